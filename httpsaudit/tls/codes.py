@@ -1,0 +1,262 @@
+"""TLS code points as IntEnums; wire values stay ``int`` elsewhere so unknown ones survive.
+
+Values from the IANA TLS parameters registry (RFC 8446 §B, RFC 5246 §A, RFC 8422, RFC 7919,
+draft-ietf-tls-ecdhe-mlkem).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ProtocolVersion(enum.IntEnum):
+    """Record and handshake versions (RFC 8446 §4.2.1)."""
+
+    SSLv3 = 0x0300
+    TLSv1_0 = 0x0301
+    TLSv1_1 = 0x0302
+    TLSv1_2 = 0x0303
+    TLSv1_3 = 0x0304
+
+    @property
+    def label(self) -> str:
+        """The spelling users know: ``TLSv1.2``, ``SSLv3``."""
+        return self.name.replace("_", ".")
+
+
+class ContentType(enum.IntEnum):
+    """Record content types (RFC 8446 §5.1)."""
+
+    CHANGE_CIPHER_SPEC = 20
+    ALERT = 21
+    HANDSHAKE = 22
+    APPLICATION_DATA = 23
+    HEARTBEAT = 24
+
+
+class HandshakeType(enum.IntEnum):
+    """Handshake message types (RFC 8446 §4, RFC 6066 §8)."""
+
+    HELLO_REQUEST = 0
+    CLIENT_HELLO = 1
+    SERVER_HELLO = 2
+    HELLO_VERIFY_REQUEST = 3
+    NEW_SESSION_TICKET = 4
+    END_OF_EARLY_DATA = 5
+    ENCRYPTED_EXTENSIONS = 8
+    CERTIFICATE = 11
+    SERVER_KEY_EXCHANGE = 12
+    CERTIFICATE_REQUEST = 13
+    SERVER_HELLO_DONE = 14
+    CERTIFICATE_VERIFY = 15
+    CLIENT_KEY_EXCHANGE = 16
+    FINISHED = 20
+    CERTIFICATE_STATUS = 22
+    KEY_UPDATE = 24
+    MESSAGE_HASH = 254
+
+
+class AlertLevel(enum.IntEnum):
+    """Alert levels (RFC 8446 §6)."""
+
+    WARNING = 1
+    FATAL = 2
+
+
+class AlertDescription(enum.IntEnum):
+    """Alert descriptions (RFC 8446 §6, RFC 7507, RFC 8701 and later)."""
+
+    CLOSE_NOTIFY = 0
+    UNEXPECTED_MESSAGE = 10
+    BAD_RECORD_MAC = 20
+    DECRYPTION_FAILED = 21
+    RECORD_OVERFLOW = 22
+    DECOMPRESSION_FAILURE = 30
+    HANDSHAKE_FAILURE = 40
+    NO_CERTIFICATE = 41
+    BAD_CERTIFICATE = 42
+    UNSUPPORTED_CERTIFICATE = 43
+    CERTIFICATE_REVOKED = 44
+    CERTIFICATE_EXPIRED = 45
+    CERTIFICATE_UNKNOWN = 46
+    ILLEGAL_PARAMETER = 47
+    UNKNOWN_CA = 48
+    ACCESS_DENIED = 49
+    DECODE_ERROR = 50
+    DECRYPT_ERROR = 51
+    EXPORT_RESTRICTION = 60
+    PROTOCOL_VERSION = 70
+    INSUFFICIENT_SECURITY = 71
+    INTERNAL_ERROR = 80
+    INAPPROPRIATE_FALLBACK = 86
+    USER_CANCELED = 90
+    NO_RENEGOTIATION = 100
+    MISSING_EXTENSION = 109
+    UNSUPPORTED_EXTENSION = 110
+    CERTIFICATE_UNOBTAINABLE = 111
+    UNRECOGNIZED_NAME = 112
+    BAD_CERTIFICATE_STATUS_RESPONSE = 113
+    BAD_CERTIFICATE_HASH_VALUE = 114
+    UNKNOWN_PSK_IDENTITY = 115
+    CERTIFICATE_REQUIRED = 116
+    NO_APPLICATION_PROTOCOL = 120
+    ECH_REQUIRED = 121
+
+
+class ExtensionType(enum.IntEnum):
+    """Hello extensions (IANA TLS ExtensionType Values)."""
+
+    SERVER_NAME = 0
+    MAX_FRAGMENT_LENGTH = 1
+    STATUS_REQUEST = 5
+    SUPPORTED_GROUPS = 10
+    EC_POINT_FORMATS = 11
+    SIGNATURE_ALGORITHMS = 13
+    USE_SRTP = 14
+    HEARTBEAT = 15
+    APPLICATION_LAYER_PROTOCOL_NEGOTIATION = 16
+    SIGNED_CERTIFICATE_TIMESTAMP = 18
+    PADDING = 21
+    ENCRYPT_THEN_MAC = 22
+    EXTENDED_MASTER_SECRET = 23
+    COMPRESS_CERTIFICATE = 27
+    RECORD_SIZE_LIMIT = 28
+    SESSION_TICKET = 35
+    PRE_SHARED_KEY = 41
+    EARLY_DATA = 42
+    SUPPORTED_VERSIONS = 43
+    COOKIE = 44
+    PSK_KEY_EXCHANGE_MODES = 45
+    CERTIFICATE_AUTHORITIES = 47
+    OID_FILTERS = 48
+    POST_HANDSHAKE_AUTH = 49
+    SIGNATURE_ALGORITHMS_CERT = 50
+    KEY_SHARE = 51
+    RENEGOTIATION_INFO = 0xFF01
+    ENCRYPTED_CLIENT_HELLO = 0xFE0D
+
+
+class NamedGroup(enum.IntEnum):
+    """Key-exchange groups (RFC 8446 §4.2.7, RFC 7919, hybrid ML-KEM drafts)."""
+
+    secp256r1 = 0x0017
+    secp384r1 = 0x0018
+    secp521r1 = 0x0019
+    x25519 = 0x001D
+    x448 = 0x001E
+    brainpoolP256r1tls13 = 0x001F
+    brainpoolP384r1tls13 = 0x0020
+    brainpoolP512r1tls13 = 0x0021
+    ffdhe2048 = 0x0100
+    ffdhe3072 = 0x0101
+    ffdhe4096 = 0x0102
+    ffdhe6144 = 0x0103
+    ffdhe8192 = 0x0104
+    SecP256r1MLKEM768 = 0x11EB
+    X25519MLKEM768 = 0x11EC
+    SecP384r1MLKEM1024 = 0x11ED
+
+
+class SignatureScheme(enum.IntEnum):
+    """Signature schemes (RFC 8446 §4.2.3)."""
+
+    rsa_pkcs1_sha1 = 0x0201
+    ecdsa_sha1 = 0x0203
+    rsa_pkcs1_sha256 = 0x0401
+    rsa_pkcs1_sha384 = 0x0501
+    rsa_pkcs1_sha512 = 0x0601
+    ecdsa_secp256r1_sha256 = 0x0403
+    ecdsa_secp384r1_sha384 = 0x0503
+    ecdsa_secp521r1_sha512 = 0x0603
+    rsa_pss_rsae_sha256 = 0x0804
+    rsa_pss_rsae_sha384 = 0x0805
+    rsa_pss_rsae_sha512 = 0x0806
+    ed25519 = 0x0807
+    ed448 = 0x0808
+    rsa_pss_pss_sha256 = 0x0809
+    rsa_pss_pss_sha384 = 0x080A
+    rsa_pss_pss_sha512 = 0x080B
+
+
+class CipherSuite(enum.IntEnum):
+    """TLS 1.3 suites and the TLS 1.2-and-older suites real servers still speak."""
+
+    TLS_AES_128_GCM_SHA256 = 0x1301
+    TLS_AES_256_GCM_SHA384 = 0x1302
+    TLS_CHACHA20_POLY1305_SHA256 = 0x1303
+    TLS_AES_128_CCM_SHA256 = 0x1304
+    TLS_AES_128_CCM_8_SHA256 = 0x1305
+
+    TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 = 0xC02B
+    TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 = 0xC02C
+    TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 = 0xC02F
+    TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 = 0xC030
+    TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 = 0xCCA8
+    TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 = 0xCCA9
+    TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256 = 0xCCAA
+    TLS_DHE_RSA_WITH_AES_128_GCM_SHA256 = 0x009E
+    TLS_DHE_RSA_WITH_AES_256_GCM_SHA384 = 0x009F
+    TLS_RSA_WITH_AES_128_GCM_SHA256 = 0x009C
+    TLS_RSA_WITH_AES_256_GCM_SHA384 = 0x009D
+    TLS_ECDHE_ECDSA_WITH_AES_128_CCM = 0xC0AC
+    TLS_ECDHE_ECDSA_WITH_AES_256_CCM = 0xC0AD
+    TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 = 0xC0AE
+    TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8 = 0xC0AF
+    TLS_DHE_RSA_WITH_AES_128_CCM = 0xC09E
+    TLS_DHE_RSA_WITH_AES_256_CCM = 0xC09F
+    TLS_RSA_WITH_AES_128_CCM = 0xC09C
+    TLS_RSA_WITH_AES_256_CCM = 0xC09D
+    TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 = 0xC023
+    TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384 = 0xC024
+    TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256 = 0xC027
+    TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384 = 0xC028
+    TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA = 0xC009
+    TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA = 0xC00A
+    TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA = 0xC013
+    TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA = 0xC014
+    TLS_DHE_RSA_WITH_AES_128_CBC_SHA256 = 0x0067
+    TLS_DHE_RSA_WITH_AES_256_CBC_SHA256 = 0x006B
+    TLS_DHE_RSA_WITH_AES_128_CBC_SHA = 0x0033
+    TLS_DHE_RSA_WITH_AES_256_CBC_SHA = 0x0039
+    TLS_RSA_WITH_AES_128_CBC_SHA256 = 0x003C
+    TLS_RSA_WITH_AES_256_CBC_SHA256 = 0x003D
+    TLS_RSA_WITH_AES_128_CBC_SHA = 0x002F
+    TLS_RSA_WITH_AES_256_CBC_SHA = 0x0035
+    TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA = 0xC012
+    TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA = 0xC008
+    TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA = 0x0016
+    TLS_RSA_WITH_3DES_EDE_CBC_SHA = 0x000A
+    TLS_ECDHE_RSA_WITH_RC4_128_SHA = 0xC011
+    TLS_ECDHE_ECDSA_WITH_RC4_128_SHA = 0xC007
+    TLS_RSA_WITH_RC4_128_SHA = 0x0005
+    TLS_RSA_WITH_RC4_128_MD5 = 0x0004
+    TLS_ECDHE_RSA_WITH_CAMELLIA_128_CBC_SHA256 = 0xC076
+    TLS_ECDHE_RSA_WITH_CAMELLIA_256_CBC_SHA384 = 0xC077
+    TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA = 0x0045
+    TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA = 0x0088
+    TLS_RSA_WITH_CAMELLIA_128_CBC_SHA = 0x0041
+    TLS_RSA_WITH_CAMELLIA_256_CBC_SHA = 0x0084
+    TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256 = 0xC060
+    TLS_ECDHE_RSA_WITH_ARIA_256_GCM_SHA384 = 0xC061
+    TLS_RSA_WITH_SEED_CBC_SHA = 0x0096
+    TLS_RSA_WITH_IDEA_CBC_SHA = 0x0007
+    TLS_RSA_WITH_NULL_SHA256 = 0x003B
+    TLS_RSA_WITH_NULL_SHA = 0x0002
+    TLS_EMPTY_RENEGOTIATION_INFO_SCSV = 0x00FF
+    TLS_FALLBACK_SCSV = 0x5600
+
+
+def name_of(enum_type: type[enum.IntEnum], value: int) -> str:
+    """The registry name of ``value``, or ``0xNNNN`` when we do not know it."""
+    try:
+        return enum_type(value).name
+    except ValueError:
+        return f"0x{value:04x}"
+
+
+def version_label(value: int) -> str:
+    """``TLSv1.3`` for 0x0304, the hex value for anything unknown."""
+    try:
+        return ProtocolVersion(value).label
+    except ValueError:
+        return f"0x{value:04x}"
