@@ -64,8 +64,7 @@ class HttpsAuditError(Exception):
         self.target = target
 
     def __str__(self) -> str:
-        where = f" during {self.phase.value.upper()}" if self.phase is not None else ""
-        return f"{self.message}{where}"
+        return f"{self.phase.value.upper()}: {self.message}" if self.phase else self.message
 
 
 class UsageError(HttpsAuditError):

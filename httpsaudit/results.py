@@ -1,0 +1,327 @@
+"""Frozen, typed results shared by every layer: what each probe measured, and how it ended.
+
+Units live in field names (``_ms``, ``_bytes``, ``_bits``). Wire code points stay ``int`` next to
+their names so unknown values survive. Fields marked ``internal`` are kept for later probes and
+rules but left out of JSON reports (raw DER, tracebacks).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from httpsaudit.errors import ErrorKind, Phase
+
+INTERNAL = {"json": False}
+"""Field metadata: keep the value in memory, leave it out of JSON reports."""
+
+
+class ProbeId(enum.StrEnum):
+    """Every probe, in the order reports list them."""
+
+    CONNECTION = "connection"
+    CERTIFICATE = "certificate"
+
+
+class ProbeStatus(enum.StrEnum):
+    """How a probe ended: a failed probe makes its rules unknown, never passed."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+# -- DNS and TCP ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DnsQuery:
+    """One question asked of the resolver, and how it went."""
+
+    record_type: str
+    status: str  # "answer" | "nodata" | "nxdomain" | "servfail" | "timeout" | "error"
+    addresses: tuple[str, ...]
+    ttl_s: int | None
+    duration_ms: float
+    server: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DnsResult:
+    """How the target name became addresses; ``resolver`` is dnspython, system or literal."""
+
+    name: str
+    resolver: str  # "dnspython" | "system" | "literal" | "connect-to"
+    server: str | None
+    addresses: tuple[str, ...]
+    cname_chain: tuple[str, ...]
+    ttl_s: int | None
+    duration_ms: float
+    queries: tuple[DnsQuery, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TcpConnect:
+    """The TCP handshake: its time is our round-trip estimate."""
+
+    address: str
+    port: int
+    duration_ms: float
+    failed_addresses: tuple[str, ...] = ()
+
+
+# -- TLS -----------------------------------------------------------------------------------
+
+
+class Direction(enum.StrEnum):
+    """Who sent a flight."""
+
+    CLIENT = "client"
+    SERVER = "server"
+
+
+@dataclass(frozen=True, slots=True)
+class Flight:
+    """Bytes one side sent before waiting for the other; times from the ClientHello write."""
+
+    direction: Direction
+    messages: tuple[str, ...]
+    wire_bytes: int
+    records: int
+    start_ms: float
+    end_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class TlsHandshake:
+    """What one full handshake negotiated and how long each flight took."""
+
+    version: str
+    version_code: int
+    cipher_suite: str
+    cipher_suite_code: int | None
+    group: str | None
+    group_code: int | None
+    alpn: str | None
+    sni: str | None
+    handshake_ms: float
+    round_trips: int
+    hello_retry_request: bool
+    flights: tuple[Flight, ...]
+    client_hello_bytes: int
+    server_first_flight_bytes: int
+    session_id_bytes: int
+    certificate_message_bytes: int | None  # exact only where the message was in the clear
+
+
+# -- HTTP ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """The first response: its head and the time to its first byte."""
+
+    protocol: str  # "HTTP/1.1" | "h2"
+    method: str
+    path: str
+    status: int
+    reason: str
+    ttfb_ms: float
+    server: str | None
+    alt_svc: str | None
+    strict_transport_security: str | None
+    location: str | None
+    header_bytes: int | None
+
+
+# -- Certificates --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateInfo:
+    """One certificate as sent; ``position`` 0 is the leaf."""
+
+    position: int
+    subject: str
+    issuer: str
+    serial_hex: str
+    sha256_fingerprint: str
+    key_type: str  # "RSA" | "ECDSA" | "Ed25519" | "Ed448" | "DSA" | "unknown"
+    key_bits: int
+    key_curve: str | None
+    key_description: str  # "RSA-2048", "ECDSA P-256", "Ed25519"
+    signature_algorithm: str
+    signature_hash: str | None
+    not_before: str
+    not_after: str
+    days_left: int
+    lifetime_days: int
+    is_ca: bool
+    self_signed: bool
+    der_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyProblem:
+    """One reason the chain is not trusted, at a position in the chain as sent."""
+
+    reason: str  # "expired" | "not_yet_valid" | "unknown_issuer" | "missing_intermediate" | ...
+    depth: int
+    openssl_code: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainVerification:
+    """Whether a client with our trust store would accept the chain for this name."""
+
+    trusted: bool
+    name_matches: bool
+    problems: tuple[VerifyProblem, ...]
+    trust_store: str  # "system" | "system+ca-file"
+
+
+@dataclass(frozen=True, slots=True)
+class LeafDetails:
+    """Leaf-only facts: names, revocation pointers, must-staple."""
+
+    subject_alt_names: tuple[str, ...]
+    name_checked: str
+    name_matches: bool
+    ocsp_urls: tuple[str, ...]
+    ca_issuers_urls: tuple[str, ...]
+    crl_urls: tuple[str, ...]
+    must_staple: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PeerCertificates:
+    """The chain exactly as the server sent it, plus what OpenSSL's verifier said of it."""
+
+    ders: tuple[bytes, ...] = field(metadata=INTERNAL)
+    verify_errors: tuple[tuple[int, int], ...]  # (depth, X509_V_ERR code)
+    trust_store: str
+
+
+# -- Connection probe ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseSample:
+    """One cold connection's phase times; ``None`` where the phase did not happen."""
+
+    dns_ms: float | None
+    tcp_ms: float | None
+    tls_ms: float | None
+    ttfb_ms: float | None
+    total_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseStats:
+    """Spread of one phase across samples."""
+
+    phase: str
+    samples: int
+    min_ms: float
+    median_ms: float
+    p90_ms: float
+    max_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionResult:
+    """The timed cold connection: DNS, TCP, TLS flights, first HTTP byte, and its samples."""
+
+    dns: DnsResult | None
+    tcp: TcpConnect | None
+    tls: TlsHandshake | None
+    http: HttpResponse | None
+    peer_certificates: PeerCertificates | None
+    samples: tuple[PhaseSample, ...]
+    stats: tuple[PhaseStats, ...]
+    rtt_estimate_ms: float | None
+    http_error: str | None = None
+    sample_errors: tuple[str, ...] = ()
+
+
+# -- Certificate probe ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateResult:
+    """The chain as sent: its weight, each certificate, the leaf's names, and trust."""
+
+    certificates: tuple[CertificateInfo, ...]
+    leaf: LeafDetails
+    verification: ChainVerification
+    chain_der_bytes: int
+    certificate_message_bytes: int
+
+
+# -- Outcomes and the scan -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeError:
+    """Why a probe failed: a stable kind, the phase, and a one-line message."""
+
+    kind: ErrorKind
+    phase: Phase | None
+    message: str
+
+
+ResultT = TypeVar("ResultT", covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeOutcome(Generic[ResultT]):
+    """How a probe ended. A failed probe may still carry what it measured before failing."""
+
+    probe: ProbeId
+    status: ProbeStatus
+    result: ResultT | None
+    error: ProbeError | None = None
+    skip_reason: str | None = None
+    connections: int = 0
+    duration_ms: float = 0.0
+    traceback: str | None = field(default=None, metadata=INTERNAL)
+
+    @property
+    def completed(self) -> bool:
+        return self.status is ProbeStatus.COMPLETED
+
+
+@dataclass(frozen=True, slots=True)
+class ScanTarget:
+    """The target as understood: what we asked for and where we connected."""
+
+    input: str
+    host: str
+    port: int
+    path: str
+    sni: str | None
+    connect_to: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """Everything one scan measured; the rules and reports read only this."""
+
+    tool_version: str
+    target: ScanTarget
+    started_at: str
+    duration_ms: float
+    connection: ProbeOutcome[ConnectionResult]
+    certificate: ProbeOutcome[CertificateResult]
+
+    def outcomes(self) -> tuple[ProbeOutcome[object], ...]:
+        return (self.connection, self.certificate)
+
+    @property
+    def reachable(self) -> bool:
+        """True when at least one TLS session was set up (exit code 3 otherwise)."""
+        connection = self.connection.result
+        return connection is not None and connection.tls is not None

@@ -1,0 +1,121 @@
+"""The orchestrator: the timed connection runs alone first, then the probes that build on it.
+
+Every probe ends as an outcome (completed, failed with what it measured, or skipped); one
+probe's failure never stops the scan, and a bug in a probe is reported, not raised.
+"""
+
+from __future__ import annotations
+
+import datetime
+import traceback
+from collections.abc import Callable
+from typing import TypeVar
+
+from httpsaudit import __version__
+from httpsaudit.errors import ErrorKind, HttpsAuditError, Unsupported
+from httpsaudit.net.clock import Deadline, now_ns, ns_to_ms, wall_time
+from httpsaudit.net.openssl_client import ClientConfig, ReferenceClient
+from httpsaudit.probes.base import Probe, ProbeContext, ProbeFailed, ScanOptions
+from httpsaudit.probes.certificate import CertificateProbe
+from httpsaudit.probes.connection import ConnectionProbe
+from httpsaudit.results import (
+    ProbeError,
+    ProbeId,
+    ProbeOutcome,
+    ProbeStatus,
+    ScanResult,
+    ScanTarget,
+)
+from httpsaudit.target import Target
+
+ResultT = TypeVar("ResultT")
+ProgressCallback = Callable[[str], None]
+
+
+def run_probe(probe: Probe[ResultT], context: ProbeContext) -> ProbeOutcome[ResultT]:
+    """Run one probe and turn however it ends into an outcome."""
+    probe_id = probe.probe_id
+    started = now_ns()
+    before = context.connections
+
+    def outcome(
+        status: ProbeStatus, result: ResultT | None, **extra: object
+    ) -> ProbeOutcome[ResultT]:
+        return ProbeOutcome(
+            probe=probe_id,
+            status=status,
+            result=result,
+            connections=context.connections - before,
+            duration_ms=ns_to_ms(now_ns() - started),
+            **extra,  # type: ignore[arg-type]
+        )
+
+    if context.deadline.expired:
+        return outcome(ProbeStatus.SKIPPED, None, skip_reason="the scan's --timeout ran out")
+    try:
+        result = probe.run(context)
+    except ProbeFailed as failure:
+        error: HttpsAuditError = failure.error
+        return outcome(ProbeStatus.FAILED, failure.partial, error=_error(error))
+    except Unsupported as exc:
+        return outcome(ProbeStatus.SKIPPED, None, skip_reason=exc.message)
+    except HttpsAuditError as exc:
+        return outcome(ProbeStatus.FAILED, None, error=_error(exc))
+    except Exception as exc:  # a bug: keep scanning, report it, keep the traceback for --debug
+        return outcome(
+            ProbeStatus.FAILED,
+            None,
+            error=ProbeError(ErrorKind.INTERNAL, None, f"internal error: {exc!r}"),
+            traceback=traceback.format_exc(),
+        )
+    return outcome(ProbeStatus.COMPLETED, result)
+
+
+def _error(exc: HttpsAuditError) -> ProbeError:
+    return ProbeError(kind=exc.kind, phase=exc.phase, message=str(exc))
+
+
+def _skipped(probe_id: ProbeId, reason: str) -> ProbeOutcome[ResultT]:
+    return ProbeOutcome(probe=probe_id, status=ProbeStatus.SKIPPED, result=None, skip_reason=reason)
+
+
+def scan(
+    target: Target, options: ScanOptions, *, progress: ProgressCallback | None = None
+) -> ScanResult:
+    """Scan one target. Raises only UsageError (bad options found before any network I/O)."""
+    started_at = datetime.datetime.fromtimestamp(wall_time(), datetime.UTC)
+    started = now_ns()
+    client = ReferenceClient(ClientConfig(ca_file=options.ca_file))
+    context = ProbeContext(
+        target=target,
+        options=options,
+        client=client,
+        deadline=Deadline.after(options.timeout_s),
+    )
+    notify = progress or (lambda _message: None)
+    notify(f"timed connection to {target.display}")
+    connection = run_probe(ConnectionProbe(), context)
+    context.connection = connection
+    if connection.result is not None and connection.result.peer_certificates is not None:
+        notify("certificate chain")
+        certificate = run_probe(CertificateProbe(), context)
+    else:
+        certificate = _skipped(ProbeId.CERTIFICATE, "no certificate: the TLS handshake failed")
+    return ScanResult(
+        tool_version=__version__,
+        target=ScanTarget(
+            input=target.original,
+            host=target.host,
+            port=target.port,
+            path=target.path,
+            sni=target.sni,
+            connect_to=tuple(
+                f"{address.host}:{address.port}" if address.port else address.host
+                for address in target.connect_to
+            ),
+        ),
+        started_at=started_at.isoformat(timespec="seconds"),
+        duration_ms=ns_to_ms(now_ns() - started),
+        connection=connection,
+        certificate=certificate,
+    )
