@@ -134,11 +134,14 @@ def _addresses(context: ProbeContext, measured: _Measured) -> tuple[list[str], i
 
 
 def _resolve_like_a_client(name: str, port: int, deadline: Deadline) -> DnsResult:
-    """DNS first; a name DNS does not know (``localhost``, /etc/hosts entries) is looked up the
-    way curl and browsers would find it, through the system resolver, and says so."""
+    """DNS first; a name DNS does not know (/etc/hosts entries) is looked up the way curl and
+    browsers would find it, through the system resolver, and the report says so."""
+    if name == "localhost" or name.endswith(".localhost"):
+        found = resolve_system(name, port, deadline)
+        return replace(found, note="localhost names never go to DNS (RFC 6761 §6.3)")
     try:
         return resolve(name, deadline)
-    except ResolveError as dns_error:
+    except (ResolveError, PhaseTimeout) as dns_error:
         try:
             found = resolve_system(name, port, deadline)
         except HttpsAuditError:

@@ -1,0 +1,5 @@
+"""``python -m httpsaudit``."""
+
+from httpsaudit.cli import main
+
+main()

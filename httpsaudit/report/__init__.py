@@ -1,0 +1,1 @@
+"""Renderers: a ScanResult in, a document out. They never touch the network."""

@@ -1,0 +1,31 @@
+"""Shortcuts for tests that scan a lab server: the target as a user would type it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from httpsaudit.net.dns import ResolverAddress
+from httpsaudit.probes.base import ScanOptions
+from httpsaudit.results import ScanResult
+from httpsaudit.scan import scan
+from httpsaudit.target import parse_address, parse_target
+
+
+def scan_local(
+    port: int,
+    *,
+    ca_file: Path | None,
+    host: str = "127.0.0.1",
+    name: str = "localhost",
+    timeout_s: float = 10.0,
+    samples: int = 1,
+    method: str = "GET",
+    resolver: ResolverAddress | None = None,
+) -> ScanResult:
+    """Scan ``name`` on a loopback server the way ``--connect-to HOST:PORT`` would."""
+    address = f"[{host}]" if ":" in host else host
+    target = parse_target(f"{name}:{port}", connect_to=(parse_address(f"{address}:{port}"),))
+    options = ScanOptions(
+        ca_file=ca_file, timeout_s=timeout_s, samples=samples, method=method, resolver=resolver
+    )
+    return scan(target, options)
