@@ -287,7 +287,9 @@ def test_ip_literal_sends_no_sni(pki: TestPKI) -> None:
     [((), 1), (("-no_tls1_3",), 2)],
     ids=["tls13", "tls12"],
 )
-def test_round_trips_through_a_simulated_rtt(pki: TestPKI, extra: tuple[str, ...], rtts: int) -> None:
+def test_round_trips_through_a_simulated_rtt(
+    pki: TestPKI, extra: tuple[str, ...], rtts: int
+) -> None:
     # Given 40 ms one-way delay (80 ms RTT) between us and the server
     one_way_ms = 40.0
     rtt_ms = 2 * one_way_ms
