@@ -52,7 +52,7 @@ class DnsResult:
     """How the target name became addresses; ``resolver`` is dnspython, system or literal."""
 
     name: str
-    resolver: str  # "dnspython" | "system" | "literal" | "connect-to"
+    resolver: str  # "dnspython" | "system"
     server: str | None
     addresses: tuple[str, ...]
     cname_chain: tuple[str, ...]
@@ -84,7 +84,11 @@ class Direction(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Flight:
-    """Bytes one side sent before waiting for the other; times from the ClientHello write."""
+    """Bytes one side sent before waiting for the other; times from the ClientHello write.
+
+    ``start_ms`` is the first read (or write) of the flight, ``end_ms`` the one that completed
+    it; they differ when a flight spans several reads (big chains, slow links).
+    """
 
     direction: Direction
     messages: tuple[str, ...]
@@ -123,7 +127,7 @@ class TlsHandshake:
 class HttpResponse:
     """The first response: its head and the time to its first byte."""
 
-    protocol: str  # "HTTP/1.1" | "h2"
+    protocol: str  # as the status line says ("HTTP/1.1", "HTTP/1.0"), or "h2"
     method: str
     path: str
     status: int
@@ -259,6 +263,7 @@ class CertificateResult:
     verification: ChainVerification
     chain_der_bytes: int
     certificate_message_bytes: int
+    certificate_message_bytes_exact: bool
 
 
 # -- Outcomes and the scan -----------------------------------------------------------------

@@ -19,6 +19,7 @@ from httpsaudit.probes.base import Probe, ProbeContext, ProbeFailed, ScanOptions
 from httpsaudit.probes.certificate import CertificateProbe
 from httpsaudit.probes.connection import ConnectionProbe
 from httpsaudit.results import (
+    ConnectionResult,
     ProbeError,
     ProbeId,
     ProbeOutcome,
@@ -72,11 +73,20 @@ def run_probe(probe: Probe[ResultT], context: ProbeContext) -> ProbeOutcome[Resu
 
 
 def _error(exc: HttpsAuditError) -> ProbeError:
-    return ProbeError(kind=exc.kind, phase=exc.phase, message=str(exc))
+    return ProbeError(kind=exc.kind, phase=exc.phase, message=exc.message)
 
 
 def _skipped(probe_id: ProbeId, reason: str) -> ProbeOutcome[ResultT]:
     return ProbeOutcome(probe=probe_id, status=ProbeStatus.SKIPPED, result=None, skip_reason=reason)
+
+
+def _why_no_certificate(connection: ProbeOutcome[ConnectionResult]) -> str:
+    error = connection.error
+    if error is not None and error.phase is not None:
+        return f"no certificate: the connection failed at {error.phase.value.upper()}"
+    if connection.status is ProbeStatus.SKIPPED:
+        return "no certificate: the timed connection did not run"
+    return "no certificate: the server sent none"
 
 
 def scan(
@@ -100,7 +110,7 @@ def scan(
         notify("certificate chain")
         certificate = run_probe(CertificateProbe(), context)
     else:
-        certificate = _skipped(ProbeId.CERTIFICATE, "no certificate: the TLS handshake failed")
+        certificate = _skipped(ProbeId.CERTIFICATE, _why_no_certificate(connection))
     return ScanResult(
         tool_version=__version__,
         target=ScanTarget(

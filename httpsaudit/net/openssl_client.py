@@ -391,4 +391,6 @@ def _not_tls_message(peer: str, data: bytes, exc: DecodeError) -> str:
         return f"{peer} answered in plain HTTP, not TLS (is this an http:// port?)"
     if head.startswith(b"SSH-"):
         return f"{peer} is an SSH server, not TLS"
-    return f"{peer} answered with bytes that are not TLS ({exc.message}; first bytes {head!r})"
+    return (
+        f"{peer} answered with bytes that are not TLS ({exc.message}; first bytes {head.hex(' ')})"
+    )

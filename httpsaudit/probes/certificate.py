@@ -137,6 +137,7 @@ def analyse_chain(
         certificate_message_bytes=certificate_message_bytes
         if certificate_message_bytes is not None
         else certificate_message_size(peer.ders, tls13=tls13),
+        certificate_message_bytes_exact=certificate_message_bytes is not None,
     )
 
 

@@ -75,7 +75,9 @@ class ConnectionProbe:
         try:
             _connect_once(context, first)
         except HttpsAuditError as exc:
-            raise ProbeFailed(exc, _result(first, [first.sample()], [])) from exc
+            # Keep the phases measured before the failure; a sample of nothing is left out.
+            partial = [first.sample()] if first.dns or first.tcp else []
+            raise ProbeFailed(exc, _result(first, partial, [])) from exc
         samples = [first.sample()]
         sample_errors: list[str] = []
         for _ in range(context.options.samples - 1):

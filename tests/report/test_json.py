@@ -1,0 +1,675 @@
+"""The JSON report against its published schema.
+
+Drift between ``httpsaudit/results.py`` and ``report/schema.json`` fails here without any server,
+and real scans of loopback lab servers must validate while carrying the exact values measured.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import socket
+import types
+import typing
+from collections.abc import Callable, Iterator
+
+import jsonschema
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from httpsaudit.errors import ErrorKind, Phase
+from httpsaudit.net.dns import ResolverAddress
+from httpsaudit.probes import certificate as certificate_probe
+from httpsaudit.probes.base import ScanOptions
+from httpsaudit.report.json import SCHEMA_VERSION, JsonValue, load_schema, render, report_dict
+from httpsaudit.results import Direction, ProbeId, ProbeStatus, ScanResult
+from httpsaudit.scan import scan
+from httpsaudit.target import parse_address, parse_target
+from tests.pki import Issued, TestPKI
+from tests.servers import DnsServer, OpenSSLServer, RawBehaviour, RawServer
+
+TLS_1_2 = 0x0303
+TLS_1_3 = 0x0304
+# A RawServer that never answers holds the handshake until this scan --timeout runs out.
+SHORT_TIMEOUT_S = 2.0
+# Always present, in this order; "exit_code" follows only when the CLI passes one.
+TOP_LEVEL_KEYS = [
+    "schema_version",
+    "tool",
+    "target",
+    "started_at",
+    "duration_ms",
+    "reachable",
+    "probes",
+]
+
+Schema = dict[str, typing.Any]
+Document = dict[str, typing.Any]
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def visible_fields(cls: type) -> list[str]:
+    """Field names the report shows without --debug, in declaration order."""
+    return [
+        field.name
+        for field in dataclasses.fields(cls)
+        if field.metadata.get("json", True) is not False
+    ]
+
+
+def _dataclasses_in(annotation: object) -> Iterator[type]:
+    origin = typing.get_origin(annotation)
+    if origin is not None:
+        if isinstance(origin, type) and dataclasses.is_dataclass(origin):
+            yield origin
+        for argument in typing.get_args(annotation):
+            yield from _dataclasses_in(argument)
+    elif isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        yield annotation
+
+
+def reported_dataclasses(root: type) -> dict[str, type]:
+    """Every dataclass reachable from ``root`` through field annotations, by class name."""
+    found: dict[str, type] = {}
+    pending = [root]
+    while pending:
+        cls = pending.pop()
+        if cls.__name__ in found:
+            continue
+        found[cls.__name__] = cls
+        hints = typing.get_type_hints(cls)
+        for field in dataclasses.fields(cls):
+            pending.extend(_dataclasses_in(hints[field.name]))
+    return found
+
+
+# ScanResult is reshaped at the top level (tool, probes, reachable); every other class is a $def.
+REPORTED = {
+    name: cls for name, cls in reported_dataclasses(ScanResult).items() if cls is not ScanResult
+}
+
+
+def annotation_json_types(annotation: object) -> set[str]:
+    """The JSON types ``report_dict`` can emit for a value of this annotation."""
+    if annotation is type(None):
+        return {"null"}
+    if isinstance(annotation, typing.TypeVar):
+        return {"object"}  # ProbeOutcome.result: a probe's result dataclass
+    origin = typing.get_origin(annotation)
+    if origin is types.UnionType or origin is typing.Union:
+        return set().union(*(annotation_json_types(arg) for arg in typing.get_args(annotation)))
+    if origin is tuple:
+        return {"array"}
+    if origin is not None and dataclasses.is_dataclass(origin):
+        return {"object"}
+    if isinstance(annotation, type):
+        # bool before int, and enums by their value's type (StrEnum is a str).
+        for python_type, json_type in ((bool, "boolean"), (int, "integer"), (float, "number")):
+            if issubclass(annotation, python_type):
+                return {json_type}
+        if issubclass(annotation, str):
+            return {"string"}
+        if dataclasses.is_dataclass(annotation):
+            return {"object"}
+    raise AssertionError(f"no JSON type for annotation {annotation!r}")
+
+
+def _value_json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    raise AssertionError(f"unexpected literal {value!r} in the schema")
+
+
+def schema_json_types(node: Schema, defs: Schema) -> set[str]:
+    """The JSON types a property schema accepts, following $ref and anyOf."""
+    if "$ref" in node:
+        return schema_json_types(defs[node["$ref"].removeprefix("#/$defs/")], defs)
+    if "anyOf" in node:
+        return set().union(*(schema_json_types(option, defs) for option in node["anyOf"]))
+    if "type" in node:
+        return {node["type"]} if isinstance(node["type"], str) else set(node["type"])
+    if "const" in node:
+        return {_value_json_type(node["const"])}
+    if "enum" in node:
+        return {_value_json_type(value) for value in node["enum"]}
+    raise AssertionError(f"cannot tell the JSON type of {node!r}")
+
+
+def assert_valid(validator: jsonschema.Draft202012Validator, document: Document) -> None:
+    """Fail with every schema error and where it is, not just the first one."""
+    errors = sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path))
+    assert not errors, "\n".join(
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in errors
+    )
+
+
+def assert_declaration_order(value: object, converted: JsonValue) -> None:
+    """Every object's keys are its dataclass's visible fields, in declaration order."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        assert isinstance(converted, dict)
+        assert list(converted) == visible_fields(type(value))
+        for name in converted:
+            assert_declaration_order(getattr(value, name), converted[name])
+    elif isinstance(value, tuple):
+        assert isinstance(converted, list)
+        for item, converted_item in zip(value, converted, strict=True):
+            assert_declaration_order(item, converted_item)
+
+
+def ders_sent(issued: Issued) -> list[bytes]:
+    return [cert.public_bytes(serialization.Encoding.DER) for cert in issued.chain]
+
+
+def options(pki: TestPKI, timeout_s: float = 10.0) -> ScanOptions:
+    return ScanOptions(ca_file=pki.root_path, timeout_s=timeout_s)
+
+
+def scan_ip_with_sni(port: int, pki: TestPKI, timeout_s: float = 10.0) -> ScanResult:
+    return scan(parse_target(f"127.0.0.1:{port}", sni="localhost"), options(pki, timeout_s))
+
+
+def document(result: ScanResult, **kwargs: typing.Any) -> Document:
+    return typing.cast(Document, report_dict(result, **kwargs))
+
+
+# -- fixtures -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def schema() -> Schema:
+    return typing.cast(Schema, load_schema())
+
+
+@pytest.fixture(scope="module")
+def validator(schema: Schema) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+@pytest.fixture(scope="module")
+def tls13_scan(pki: TestPKI) -> tuple[ScanResult, int]:
+    """One scan of a good TLS 1.3 server by IP literal with --sni, shared by read-only tests."""
+    with OpenSSLServer(pki.ecdsa_p256) as server:
+        return scan_ip_with_sni(server.port, pki), server.port
+
+
+@pytest.fixture(scope="module")
+def tls12_scan(pki: TestPKI) -> tuple[ScanResult, int]:
+    """One scan of a TLS 1.2-only server by name, with --connect-to 127.0.0.1."""
+    with OpenSSLServer(pki.ecdsa_p256, "-no_tls1_3") as server:
+        target = parse_target(f"localhost:{server.port}", connect_to=(parse_address("127.0.0.1"),))
+        return scan(target, options(pki)), server.port
+
+
+# -- the schema itself --------------------------------------------------------------------
+
+
+def test_schema_is_valid_draft_2020_12(schema: Schema) -> None:
+    # Given the schema shipped inside the package
+    # When it is checked against the draft 2020-12 metaschema
+    jsonschema.Draft202012Validator.check_schema(schema)
+    # Then it is a valid schema for this very report version
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["properties"]["schema_version"]["const"] == SCHEMA_VERSION
+    assert schema["required"] == TOP_LEVEL_KEYS
+
+
+@pytest.mark.parametrize("name", sorted(REPORTED))
+def test_schema_def_has_exactly_the_dataclass_fields(name: str, schema: Schema) -> None:
+    # Given a dataclass that reaches the report, and its $defs entry
+    cls = REPORTED[name]
+    definition = schema["$defs"].get(name)
+    assert definition is not None, f"schema.json has no $defs/{name}"
+    # When its keys are compared with the dataclass fields
+    all_fields = [field.name for field in dataclasses.fields(cls)]
+    # Then every visible field is required, debug-only fields are the only optional ones,
+    # both in declaration order, nothing else is allowed, and the object is documented
+    assert definition["required"] == visible_fields(cls)
+    assert list(definition["properties"]) == all_fields
+    assert definition["additionalProperties"] is False
+    assert definition["type"] == "object"
+    assert definition["description"]
+
+
+@pytest.mark.parametrize("name", sorted(REPORTED))
+def test_schema_types_match_field_annotations(name: str, schema: Schema) -> None:
+    # Given a dataclass that reaches the report
+    cls = REPORTED[name]
+    hints = typing.get_type_hints(cls)
+    properties = schema["$defs"][name]["properties"]
+    for field in dataclasses.fields(cls):
+        # When the JSON types its annotation can produce are compared with the schema's
+        expected = annotation_json_types(hints[field.name])
+        accepted = schema_json_types(properties[field.name], schema["$defs"])
+        # Then they agree exactly, nullability included
+        assert accepted == expected, f"{name}.{field.name}"
+
+
+@pytest.mark.parametrize(
+    ("path", "values"),
+    [
+        (("ProbeError", "kind"), [kind.value for kind in ErrorKind]),
+        (("ProbeError", "phase"), [*(phase.value for phase in Phase), None]),
+        (("ProbeOutcome", "status"), [status.value for status in ProbeStatus]),
+        (("ProbeOutcome", "probe"), [probe.value for probe in ProbeId]),
+        (("Flight", "direction"), [direction.value for direction in Direction]),
+    ],
+    ids=lambda value: ".".join(value) if isinstance(value, tuple) else None,
+)
+def test_schema_enums_match_python_enums(
+    path: tuple[str, str], values: list[str | None], schema: Schema
+) -> None:
+    # Given a field typed by a Python enum
+    definition, field_name = path
+    # When the schema's enum for it is read
+    enum = schema["$defs"][definition]["properties"][field_name]["enum"]
+    # Then it lists exactly the enum's values, in the same order
+    assert enum == values
+
+
+def test_probes_object_lists_every_probe_in_report_order(schema: Schema) -> None:
+    # Given the probe ids in the order reports list them
+    probe_ids = [probe.value for probe in ProbeId]
+    # When the schema's probes object is read
+    probes = schema["properties"]["probes"]
+    # Then each probe is required, in that order, with its own outcome type
+    assert probes["required"] == probe_ids
+    assert list(probes["properties"]) == probe_ids
+    for probe_id in probe_ids:
+        outcome = schema["$defs"][probes["properties"][probe_id]["$ref"].split("/")[-1]]
+        assert outcome["properties"]["probe"]["const"] == probe_id
+
+
+def test_every_verify_reason_the_certificate_probe_names_is_in_the_schema(
+    schema: Schema,
+) -> None:
+    # Given the X509_V_ERR codes the certificate probe explains in plain words
+    reasons = {reason for reason, _message in certificate_probe._VERIFY_REASONS.values()}
+    # When the schema's VerifyProblem.reason enum is read
+    enum = set(schema["$defs"]["VerifyProblem"]["properties"]["reason"]["enum"])
+    # Then a report can never carry a reason the schema rejects
+    assert reasons <= enum
+
+
+# -- real scans ---------------------------------------------------------------------------
+
+
+def test_tls13_report_validates_with_exact_values(
+    tls13_scan: tuple[ScanResult, int],
+    pki: TestPKI,
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    # Given a scan of a TLS 1.3 server by IP literal with SNI "localhost"
+    result, port = tls13_scan
+    # When the report is built as the CLI would for a clean scan
+    report = document(result, exit_code=0)
+    # Then it validates and says what happened, key by key
+    assert_valid(validator, report)
+    assert list(report) == [*TOP_LEVEL_KEYS, "exit_code"]
+    assert report["schema_version"] == "1.0"
+    assert report["tool"] == {"name": "httpsaudit", "version": result.tool_version}
+    assert report["target"] == {
+        "input": f"127.0.0.1:{port}",
+        "host": "127.0.0.1",
+        "port": port,
+        "path": "/",
+        "sni": "localhost",
+        "connect_to": [],
+    }
+    assert report["reachable"] is True
+    assert report["exit_code"] == 0
+    assert list(report["probes"]) == ["connection", "certificate"]
+
+    connection = report["probes"]["connection"]
+    assert connection["status"] == "completed"
+    assert connection["error"] is None
+    assert connection["skip_reason"] is None
+    assert connection["connections"] == 1
+    assert "traceback" not in connection
+    measured = connection["result"]
+    assert measured["dns"] is None  # an IP literal is never resolved
+    assert measured["tcp"]["address"] == "127.0.0.1"
+    assert measured["tcp"]["port"] == port
+    assert measured["tcp"]["failed_addresses"] == []
+    assert measured["rtt_estimate_ms"] == measured["tcp"]["duration_ms"]
+    tls = measured["tls"]
+    assert tls["version"] == "TLSv1.3"
+    assert tls["version_code"] == TLS_1_3
+    assert tls["round_trips"] == 1
+    assert tls["hello_retry_request"] is False
+    assert tls["sni"] == "localhost"
+    assert tls["certificate_message_bytes"] is None  # encrypted in TLS 1.3
+    assert [flight["direction"] for flight in tls["flights"]] == ["client", "server", "client"]
+    assert tls["flights"][0]["messages"] == ["ClientHello"]
+    assert tls["client_hello_bytes"] == tls["flights"][0]["wire_bytes"]
+    assert measured["http"]["status"] == 200
+    assert measured["http"]["method"] == "GET"
+    assert measured["http"]["path"] == "/"
+    assert measured["http_error"] is None
+    assert measured["peer_certificates"] == {"verify_errors": [], "trust_store": "system+ca-file"}
+    assert measured["samples"] == [
+        {
+            "dns_ms": None,
+            "tcp_ms": measured["tcp"]["duration_ms"],
+            "tls_ms": tls["handshake_ms"],
+            "ttfb_ms": measured["http"]["ttfb_ms"],
+            "total_ms": measured["samples"][0]["total_ms"],
+        }
+    ]
+    assert [stats["phase"] for stats in measured["stats"]] == ["tcp", "tls", "ttfb", "total"]
+    assert all(stats["samples"] == 1 for stats in measured["stats"])
+    assert measured["sample_errors"] == []
+
+    chain = report["probes"]["certificate"]
+    assert chain["status"] == "completed"
+    assert chain["connections"] == 0  # it reads the chain the timed connection captured
+    ders = ders_sent(pki.ecdsa_p256)
+    leaf = chain["result"]["certificates"][0]
+    assert leaf["position"] == 0
+    assert leaf["key_type"] == "ECDSA"
+    assert leaf["key_bits"] == 256
+    assert leaf["key_curve"] == "P-256"
+    assert leaf["key_description"] == "ECDSA P-256"
+    assert leaf["sha256_fingerprint"] == hashlib.sha256(ders[0]).hexdigest()
+    assert leaf["der_bytes"] == len(ders[0])
+    assert [cert["is_ca"] for cert in chain["result"]["certificates"]] == [False, True]
+    assert chain["result"]["chain_der_bytes"] == sum(pki.ecdsa_p256.chain_der_sizes)
+    assert chain["result"]["leaf"]["name_checked"] == "localhost"
+    assert chain["result"]["leaf"]["name_matches"] is True
+    assert chain["result"]["verification"] == {
+        "trusted": True,
+        "name_matches": True,
+        "problems": [],
+        "trust_store": "system+ca-file",
+    }
+
+
+def test_tls12_report_validates_with_exact_values(
+    tls12_scan: tuple[ScanResult, int], validator: jsonschema.Draft202012Validator
+) -> None:
+    # Given a scan of a TLS 1.2-only server by name, connecting to 127.0.0.1
+    result, port = tls12_scan
+    # When the report is built
+    report = document(result)
+    # Then it validates, has no exit_code, and shows the two-round-trip handshake
+    assert_valid(validator, report)
+    assert list(report) == TOP_LEVEL_KEYS
+    assert report["target"]["host"] == "localhost"
+    assert report["target"]["sni"] == "localhost"
+    assert report["target"]["connect_to"] == ["127.0.0.1"]
+    assert report["reachable"] is True
+    connection = report["probes"]["connection"]
+    assert connection["status"] == "completed"
+    assert connection["result"]["dns"] is None  # --connect-to an IP skips resolution
+    assert connection["result"]["tcp"]["port"] == port
+    tls = connection["result"]["tls"]
+    assert tls["version"] == "TLSv1.2"
+    assert tls["version_code"] == TLS_1_2
+    assert tls["round_trips"] == 2
+    assert tls["cipher_suite"].startswith("TLS_ECDHE_ECDSA_WITH_")
+    assert [flight["direction"] for flight in tls["flights"]] == [
+        "client",
+        "server",
+        "client",
+        "server",
+    ]
+    # In TLS 1.2 the Certificate message travels in the clear, so both probes agree exactly.
+    certificate_result = report["probes"]["certificate"]["result"]
+    assert isinstance(tls["certificate_message_bytes"], int)
+    assert certificate_result["certificate_message_bytes"] == tls["certificate_message_bytes"]
+
+
+def test_debug_report_adds_ders_and_traceback_and_still_validates(
+    tls13_scan: tuple[ScanResult, int],
+    pki: TestPKI,
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    # Given one scan
+    result, _port = tls13_scan
+    # When it is reported with and without --debug
+    plain = document(result)
+    debug = document(result, debug=True)
+    # Then only the debug report carries the raw chain (hex DER, leaf first) and tracebacks
+    assert_valid(validator, debug)
+    plain_peer = plain["probes"]["connection"]["result"]["peer_certificates"]
+    debug_peer = debug["probes"]["connection"]["result"]["peer_certificates"]
+    assert "ders" not in plain_peer
+    assert debug_peer["ders"] == [der.hex() for der in ders_sent(pki.ecdsa_p256)]
+    for probe_id in ("connection", "certificate"):
+        assert "traceback" not in plain["probes"][probe_id]
+        assert debug["probes"][probe_id]["traceback"] is None
+    # ... and everything else is the same
+    del debug_peer["ders"]
+    for probe_id in ("connection", "certificate"):
+        del debug["probes"][probe_id]["traceback"]
+    assert debug == plain
+
+
+def test_dns_resolution_is_reported_per_query(
+    pki: TestPKI, validator: jsonschema.Draft202012Validator
+) -> None:
+    # Given a loopback DNS server that knows lab.test only as an A record
+    records = {"lab.test": [("A", "127.0.0.1")]}
+    with DnsServer(records, ttl=60) as dns_server, OpenSSLServer(pki.ecdsa_p256) as server:
+        resolver = ResolverAddress("127.0.0.1", dns_server.port)
+        # When lab.test is scanned through that resolver
+        result = scan(
+            parse_target(f"lab.test:{server.port}"),
+            ScanOptions(ca_file=pki.root_path, timeout_s=10, resolver=resolver),
+        )
+    report = document(result)
+    # Then the report validates and shows each DNS question and its answer
+    assert_valid(validator, report)
+    measured = report["probes"]["connection"]["result"]
+    answered_by = f"127.0.0.1:{dns_server.port}"
+    assert measured["dns"] == {
+        "name": "lab.test",
+        "resolver": "dnspython",
+        "server": answered_by,
+        "addresses": ["127.0.0.1"],
+        "cname_chain": [],
+        "ttl_s": 60,
+        "duration_ms": measured["dns"]["duration_ms"],
+        "queries": [
+            {
+                "record_type": "A",
+                "status": "answer",
+                "addresses": ["127.0.0.1"],
+                "ttl_s": 60,
+                "duration_ms": measured["dns"]["queries"][0]["duration_ms"],
+                "server": answered_by,
+            },
+            {
+                "record_type": "AAAA",
+                "status": "nodata",
+                "addresses": [],
+                "ttl_s": None,
+                "duration_ms": measured["dns"]["queries"][1]["duration_ms"],
+                "server": answered_by,
+            },
+        ],
+        "note": None,
+    }
+    assert measured["samples"][0]["dns_ms"] == measured["dns"]["duration_ms"]
+    assert [stats["phase"] for stats in measured["stats"]] == ["dns", "tcp", "tls", "ttfb", "total"]
+    assert report["probes"]["certificate"]["result"]["verification"]["trusted"] is True
+
+
+@pytest.mark.parametrize(
+    ("leaf_name", "reason", "openssl_code"),
+    [
+        ("expired", "expired", 10),
+        ("self_signed", "self_signed", 18),
+        ("missing_intermediate", "missing_intermediate", 20),
+        ("wrong_name", "name_mismatch", None),
+    ],
+)
+def test_untrusted_chain_reports_a_verify_problem(
+    leaf_name: str,
+    reason: str,
+    openssl_code: int | None,
+    pki: TestPKI,
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    # Given a server whose certificate a client would reject
+    with OpenSSLServer(getattr(pki, leaf_name)) as server:
+        # When it is scanned
+        result = scan_ip_with_sni(server.port, pki)
+    report = document(result)
+    # Then the handshake still completes and the one problem is named, with its code
+    assert_valid(validator, report)
+    assert report["probes"]["connection"]["status"] == "completed"
+    verification = report["probes"]["certificate"]["result"]["verification"]
+    assert verification["trusted"] is False
+    assert [(p["reason"], p["depth"], p["openssl_code"]) for p in verification["problems"]] == [
+        (reason, 0, openssl_code)
+    ]
+    if leaf_name == "expired":
+        assert report["probes"]["certificate"]["result"]["certificates"][0]["days_left"] < 0
+
+
+def test_refused_port_fails_in_tcp_and_skips_the_certificate(
+    pki: TestPKI, validator: jsonschema.Draft202012Validator
+) -> None:
+    # Given a loopback port nothing listens on any more
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # When it is scanned
+    result = scan_ip_with_sni(port, pki)
+    report = document(result, exit_code=3)
+    # Then the report validates, the connection failed in TCP, and nothing else ran
+    assert_valid(validator, report)
+    assert report["reachable"] is False
+    connection = report["probes"]["connection"]
+    assert connection["status"] == "failed"
+    assert connection["error"]["kind"] == "connect"
+    assert connection["error"]["phase"] == "tcp"
+    assert connection["connections"] == 1
+    assert connection["result"]["tcp"] is None
+    assert connection["result"]["tls"] is None
+    assert connection["result"]["rtt_estimate_ms"] is None
+    assert connection["result"]["stats"] == []
+    certificate = report["probes"]["certificate"]
+    assert certificate["status"] == "skipped"
+    assert certificate["result"] is None
+    assert certificate["error"] is None
+    assert isinstance(certificate["skip_reason"], str)
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "kind"),
+    [
+        ("garbage", "protocol"),
+        ("http", "protocol"),
+        ("truncated", "connection_lost"),
+        ("silent", "timeout"),
+    ],
+)
+def test_broken_tls_peer_fails_in_tls_after_tcp_connected(
+    behaviour: RawBehaviour,
+    kind: str,
+    pki: TestPKI,
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    # Given a TCP server that accepts but does not speak TLS properly
+    with RawServer(behaviour) as server:
+        # When it is scanned with a short --timeout (the silent one never answers)
+        result = scan_ip_with_sni(server.port, pki, timeout_s=SHORT_TIMEOUT_S)
+    report = document(result, exit_code=3)
+    # Then the report validates and keeps the TCP connect measured before TLS failed
+    assert_valid(validator, report)
+    assert report["reachable"] is False
+    connection = report["probes"]["connection"]
+    assert connection["status"] == "failed"
+    assert connection["error"]["kind"] == kind
+    assert connection["error"]["phase"] == "tls"
+    assert connection["result"]["tcp"]["address"] == "127.0.0.1"
+    assert connection["result"]["tcp"]["port"] == server.port
+    assert connection["result"]["tls"] is None
+    assert connection["result"]["peer_certificates"] is None
+    assert [stats["phase"] for stats in connection["result"]["stats"]] == ["tcp"]
+    assert report["probes"]["certificate"]["status"] == "skipped"
+
+
+# -- stability and rendering --------------------------------------------------------------
+
+
+def test_keys_follow_dataclass_declaration_order(tls13_scan: tuple[ScanResult, int]) -> None:
+    # Given a full report
+    result, _port = tls13_scan
+    report = document(result)
+    # When its objects are compared with the dataclasses they came from
+    # Then every object's keys are the visible fields, in declaration order
+    assert_declaration_order(result.target, report["target"])
+    for outcome in result.outcomes():
+        assert_declaration_order(outcome, report["probes"][outcome.probe.value])
+
+
+def test_render_is_byte_stable_and_parses_back(tls13_scan: tuple[ScanResult, int]) -> None:
+    # Given one scan result
+    result, _port = tls13_scan
+    # When it is rendered twice
+    first = render(result, exit_code=0)
+    second = render(result, exit_code=0)
+    # Then both renders are byte-identical, end in a newline and parse back to report_dict
+    assert first == second
+    assert first.endswith("}\n")
+    assert json.loads(first) == report_dict(result, exit_code=0)
+
+
+def _connection(report: Document) -> Document:
+    return typing.cast(Document, report["probes"]["connection"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda report: report.update(unexpected=1), id="extra-top-level-key"),
+        pytest.param(lambda report: report.update(exit_code=6), id="exit-code-out-of-range"),
+        pytest.param(
+            lambda report: _connection(report)["result"]["tls"].update(extra=1),
+            id="extra-nested-key",
+        ),
+        pytest.param(
+            lambda report: _connection(report)["result"]["tls"].pop("alpn"), id="missing-key"
+        ),
+        pytest.param(
+            lambda report: _connection(report)["result"]["tls"].update(round_trips="1"),
+            id="count-as-string",
+        ),
+        pytest.param(lambda report: _connection(report).update(status="done"), id="bad-status"),
+        pytest.param(
+            lambda report: _connection(report).update(status="failed"), id="failed-without-error"
+        ),
+        pytest.param(
+            lambda report: report["probes"]["certificate"].update(status="skipped"),
+            id="skipped-with-result",
+        ),
+    ],
+)
+def test_schema_rejects_drift(
+    change: Callable[[Document], object],
+    tls13_scan: tuple[ScanResult, int],
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    # Given a valid report
+    result, _port = tls13_scan
+    report = document(result)
+    assert validator.is_valid(report)
+    # When one key is added, removed or given a value the code never emits
+    change(report)
+    # Then the schema rejects it
+    assert not validator.is_valid(report)
