@@ -119,10 +119,7 @@ def scan(
             port=target.port,
             path=target.path,
             sni=target.sni,
-            connect_to=tuple(
-                f"{address.host}:{address.port}" if address.port else address.host
-                for address in target.connect_to
-            ),
+            connect_to=tuple(address.display for address in target.connect_to),
         ),
         started_at=started_at.isoformat(timespec="seconds"),
         duration_ms=ns_to_ms(now_ns() - started),

@@ -32,6 +32,14 @@ class ConnectAddress:
     def is_ip(self) -> bool:
         return _ip_or_none(self.host) is not None
 
+    @property
+    def display(self) -> str:
+        """``HOST``, ``HOST:PORT`` or ``[V6]:PORT``, as the user would type it back."""
+        if self.port is None:
+            return self.host
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
 
 @dataclass(frozen=True, slots=True)
 class Target:

@@ -21,6 +21,7 @@ from httpsaudit.results import (
     ConnectionResult,
     Direction,
     DnsResult,
+    Flight,
     HttpResponse,
     PeerCertificates,
     PhaseSample,
@@ -196,7 +197,7 @@ def _connect_once(context: ProbeContext, measured: _Measured) -> None:
             head = _http_exchange(context, tls, record.alpn)
         except HttpsAuditError as exc:
             # The TLS session exists; a server that does not speak HTTP is still auditable.
-            measured.http_error = str(exc)
+            measured.http_error = exc.message
         else:
             measured.http = _http_result(head, context)
         measured.total_ms = ns_to_ms(now_ns() - started)
@@ -250,8 +251,10 @@ def handshake_result(record: HandshakeRecord) -> TlsHandshake:
     if group_code is None:
         group_code, group_name = _tls12_group(record, cipher_name)
     flights = record.wire.flights()
-    server_flights = [flight for flight in flights if flight.direction is Direction.SERVER]
     hrr = observed.hello_retry_request is not None
+    if hrr:
+        flights = _name_hello_retry_request(flights)
+    server_flights = [flight for flight in flights if flight.direction is Direction.SERVER]
     certificate_flight = server_flights[1 if hrr else 0] if len(server_flights) > hrr else None
     return TlsHandshake(
         version=_version_label(version_code, record.version),
@@ -271,6 +274,16 @@ def handshake_result(record: HandshakeRecord) -> TlsHandshake:
         session_id_bytes=record.session_id_bytes,
         certificate_message_bytes=record.certificate_message_bytes,
     )
+
+
+def _name_hello_retry_request(flights: tuple[Flight, ...]) -> tuple[Flight, ...]:
+    """OpenSSL reports an HRR as "read server hello"; RFC 8446 §4.1.4 gives it its own name."""
+    renamed = list(flights)
+    for index, flight in enumerate(renamed):
+        if flight.direction is Direction.SERVER and flight.messages[:1] == ("ServerHello",):
+            renamed[index] = replace(flight, messages=("HelloRetryRequest", *flight.messages[1:]))
+            break
+    return tuple(renamed)
 
 
 def _version_label(code: int, fallback: str) -> str:

@@ -1,0 +1,819 @@
+"""The human report: a ScanResult drawn with rich on a Console the caller owns.
+
+Everything the server sent is shown through ``Text`` (never markup) after control characters are
+escaped, so a hostile header cannot restyle or rewrite the terminal. Colour is only emphasis:
+every fact is also in the words, so ``color_system=None`` and ``NO_COLOR`` lose nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from httpsaudit.errors import Phase
+from httpsaudit.results import (
+    CertificateInfo,
+    CertificateResult,
+    ConnectionResult,
+    Direction,
+    DnsResult,
+    Flight,
+    HttpResponse,
+    ProbeError,
+    ProbeOutcome,
+    ProbeStatus,
+    ScanResult,
+    TlsHandshake,
+)
+
+# Certificates closer than this to expiry are shown as a warning.
+EXPIRY_WARNING_DAYS = 30
+# Waterfall geometry: the label column takes this share of the width, within these bounds.
+_LABEL_SHARE = 0.4
+_LABEL_MIN = 22
+_LABEL_MAX = 44
+_VALUE_WIDTH = 10
+_INDENT = 2
+# Keys of the key/value sections share this width so their values line up down the report.
+_KEY_WIDTH = 19
+# Below this many cells the bars say nothing; the waterfall then shows numbers only.
+_MIN_BAR_CELLS = 10
+
+_PHASE_LABELS = {
+    Phase.DNS: "DNS",
+    Phase.TCP: "TCP connect",
+    Phase.TLS: "TLS handshake",
+    Phase.HTTP: "HTTP first byte",
+}
+_PHASE_STYLES = {Phase.DNS: "cyan", Phase.TCP: "blue", Phase.TLS: "magenta", Phase.HTTP: "green"}
+_STATS_LABELS = {
+    "dns": "DNS",
+    "tcp": "TCP connect",
+    "tls": "TLS handshake",
+    "ttfb": "HTTP first byte",
+    "total": "total (wall clock)",
+}
+_RSA_SIGNATURE = re.compile(r"(sha\d+|md5)WithRSAEncryption", re.IGNORECASE)
+_HASHED_SIGNATURE = re.compile(r"(ecdsa|dsa)-with-(sha\d+)", re.IGNORECASE)
+# RFC 4514: RDNs are separated by commas; an escaped comma belongs to a value.
+_RDN_SEPARATOR = re.compile(r"(?<!\\),")
+_STATUS_STYLES = {
+    ProbeStatus.COMPLETED: "green",
+    ProbeStatus.FAILED: "bold red",
+    ProbeStatus.SKIPPED: "yellow",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Glyphs:
+    """Symbols for a UTF-8 console, or their ASCII stand-ins when it cannot encode them."""
+
+    bar: str
+    sent: str
+    received: str
+    about: str
+    cross: str
+    bullet: str
+    dash: str
+    then: str
+
+
+_UNICODE = _Glyphs("█", "→", "←", "≈", "✗", "•", "—", "→")
+_ASCII = _Glyphs("#", "->", "<-", "~", "x", "*", "-", "->")
+
+
+def render(scan: ScanResult, console: Console) -> None:
+    """Print the whole report; a failed or partial scan renders what it has and never raises."""
+    glyphs = _ASCII if console.options.ascii_only else _UNICODE
+    connection = scan.connection.result
+    console.print(_header(scan))
+    failure = _failure_panel(scan, glyphs)
+    if failure is not None:
+        console.print(failure)
+    _section(console, _timing_title(connection), _timing(scan, console, glyphs))
+    if connection is not None and (len(connection.samples) > 1 or connection.sample_errors):
+        _section(console, "Samples", _samples(connection, glyphs))
+    _section(console, "Negotiated", _negotiated(scan))
+    _section(console, "HTTP", _http(scan))
+    _section(console, "DNS", _dns(scan, glyphs))
+    _section(console, "Certificate chain", _certificates(scan, glyphs))
+    _section(console, "Probes", _probes(scan, glyphs))
+
+
+# -- small helpers -------------------------------------------------------------------------
+
+
+def _clean(value: object) -> str:
+    """Escape control characters: server-supplied text must not drive the terminal."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def _text(value: object, style: str = "") -> Text:
+    return Text(_clean(value), style=style)
+
+
+def _ms(value: float) -> str:
+    """Milliseconds with precision that suits their size: 0.18, 12.4, 230."""
+    if value < 10:
+        return f"{value:.2f}"
+    if value < 100:
+        return f"{value:.1f}"
+    return f"{value:.0f}"
+
+
+def _duration(value_ms: float) -> str:
+    return f"{value_ms / 1000:.2f} s" if value_ms >= 1000 else f"{_ms(value_ms)} ms"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _phase_name(phase: Phase | None) -> str:
+    return _PHASE_LABELS.get(phase, phase.value) if phase is not None else "unknown phase"
+
+
+def _error_text(error: ProbeError) -> str:
+    """The message without the ``TCP:`` prefix ``str(exc)`` adds; the phase is shown apart."""
+    message = error.message
+    if error.phase is not None:
+        prefix = f"{error.phase.value.upper()}: "
+        message = message.removeprefix(prefix)
+    return message
+
+
+def _kv(rows: Iterable[tuple[str, RenderableType]], key_width: int = _KEY_WIDTH) -> Table:
+    """Key/value lines with the values aligned; values wrap, keys never do."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True, min_width=key_width)
+    grid.add_column(overflow="fold")
+    for key, value in rows:
+        grid.add_row(Text(key), value)
+    return grid
+
+
+def _bullets(lines: Sequence[Text], glyphs: _Glyphs) -> Table:
+    """One bullet per line with a hanging indent, so wrapped messages stay readable."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for line in lines:
+        grid.add_row(Text(glyphs.bullet), line)
+    return grid
+
+
+def _section(console: Console, title: str, body: RenderableType) -> None:
+    console.print()
+    console.print(Rule(Text(title, style="bold"), align="left", style="dim"))
+    console.print(Padding(body, (0, 0, 0, _INDENT)))
+
+
+def _dim(message: str) -> Text:
+    return Text(message, style="dim")
+
+
+def _no_connection_reason(scan: ScanResult) -> str:
+    """Why a later section has nothing: the step where the connection stopped."""
+    outcome = scan.connection
+    if outcome.status is ProbeStatus.SKIPPED:
+        return f"the connection probe was skipped ({_clean(outcome.skip_reason)})"
+    if outcome.error is not None:
+        return f"the connection failed during {_phase_name(outcome.error.phase)}"
+    return "the connection did not get that far"
+
+
+# -- header and failure --------------------------------------------------------------------
+
+
+def _when(started_at: str) -> str:
+    try:
+        moment = datetime.datetime.fromisoformat(started_at)
+    except ValueError:
+        return _clean(started_at)
+    if moment.utcoffset() == datetime.timedelta(0):
+        return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.isoformat(sep=" ")
+
+
+def _header(scan: ScanResult) -> Panel:
+    target = scan.target
+    connection = scan.connection.result
+    rows: list[tuple[str, RenderableType]] = [
+        ("target", _text(target.input, "bold")),
+        (
+            "host:port",
+            Text.assemble(
+                _clean(_host_port(target.host, target.port)), "   path ", _clean(target.path)
+            ),
+        ),
+        ("SNI", _text(target.sni) if target.sni else _dim("none (IP literal)")),
+    ]
+    if target.connect_to:
+        rows.append(("connect to", _text(", ".join(target.connect_to))))
+    tcp = connection.tcp if connection is not None else None
+    if tcp is not None:
+        connected = _text(_host_port(tcp.address, tcp.port))
+        if tcp.failed_addresses:
+            failed = ", ".join(tcp.failed_addresses)
+            connected.append(f"  (after failing on {_clean(failed)})", style="yellow")
+        rows.append(("connected", connected))
+    else:
+        rows.append(("connected", Text("not connected", style="bold red")))
+    rows.append(("scanned", Text(f"{_when(scan.started_at)}, took {_duration(scan.duration_ms)}")))
+    return Panel(
+        _kv(rows, key_width=0),
+        title=Text(f"httpsaudit {_clean(scan.tool_version)}", style="bold"),
+        title_align="left",
+        border_style="dim",
+    )
+
+
+def _failure_panel(scan: ScanResult, glyphs: _Glyphs) -> Panel | None:
+    """The reason there is no TLS session, shown before everything else."""
+    outcome = scan.connection
+    if outcome.status is ProbeStatus.COMPLETED:
+        return None
+    if outcome.error is not None:
+        error = outcome.error
+        title = f"{glyphs.cross} connection failed during {_phase_name(error.phase)}"
+        body = Text.assemble((f"{error.kind.value}: ", "bold red"), _clean(_error_text(error)))
+    else:
+        title = f"{glyphs.cross} connection not attempted"
+        body = _text(outcome.skip_reason or "no reason given")
+    return Panel(body, title=Text(title, style="bold red"), title_align="left", border_style="red")
+
+
+# -- timing waterfall ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One waterfall line: a label, a span on the shared axis (or a note instead), a value."""
+
+    label: RenderableType
+    span: tuple[float, float] | None
+    value: Text
+    style: str = ""
+    note: Text | None = None
+
+
+def _timing_title(connection: ConnectionResult | None) -> str:
+    if connection is not None and len(connection.samples) > 1:
+        return f"Timing (first of {len(connection.samples)} cold connections)"
+    return "Timing"
+
+
+def _flight_label(flight: Flight, glyphs: _Glyphs, width: int) -> Table:
+    """Arrow, message names and size, wrapped between words so "1566 B" never splits."""
+    arrow = f"  {glyphs.sent if flight.direction is Direction.CLIENT else glyphs.received}"
+    size = f"{flight.wire_bytes} B"
+    if flight.records > 1:
+        size += f" ({flight.records} records)"
+    names = [_clean(name) for name in flight.messages] or ["records"]
+    words = [f"{name}," for name in names[:-1]] + [names[-1], size]
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(Text(arrow), Text("\n".join(_wrap(words, width - len(arrow) - 1))))
+    return grid
+
+
+def _wrap(words: Sequence[str], width: int) -> list[str]:
+    """Greedy line filling that keeps each word whole (a word wider than a line stands alone)."""
+    lines: list[str] = []
+    line = ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return [*lines, line] if line else lines
+
+
+def _flight_value(flight: Flight) -> Text:
+    if flight.end_ms - flight.start_ms >= 0.005:
+        return Text(f"+{_ms(flight.start_ms)}-{_ms(flight.end_ms)}", style="dim")
+    return Text(f"+{_ms(flight.start_ms)} ms", style="dim")
+
+
+def _dns_note(scan: ScanResult) -> str:
+    """Why the timed connection asked no DNS question."""
+    target = scan.target
+    if target.connect_to and _is_ip(target.connect_to[0]):
+        return f"not resolved: --connect-to {target.connect_to[0]}"
+    if _is_ip(target.host):
+        return "not resolved: the target is an IP address"
+    return "not measured"
+
+
+def _dns_short(scan: ScanResult) -> str:
+    """The waterfall's few words for a missing DNS phase; the DNS section says more."""
+    target = scan.target
+    if target.connect_to and _is_ip(target.connect_to[0]):
+        return "not resolved (--connect-to IP)"
+    if _is_ip(target.host):
+        return "not resolved (IP literal)"
+    return "not measured"
+
+
+def _is_ip(text: str) -> bool:
+    for candidate in (text, text.rpartition(":")[0]):
+        try:
+            ipaddress.ip_address(candidate.strip("[]"))
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+def _waterfall_rows(
+    scan: ScanResult, glyphs: _Glyphs, label_width: int
+) -> tuple[list[_Row], float]:
+    """Phases back to back on one axis, TLS flights inside the TLS span; returns the axis end."""
+    connection = scan.connection.result
+    error = scan.connection.error
+    failed_phase = error.phase if error is not None else None
+    error_note = f"{error.kind.value}: {_clean(_error_text(error))}" if error is not None else ""
+    rows: list[_Row] = []
+    clock = 0.0
+
+    def phase_row(phase: Phase, duration_ms: float) -> tuple[float, float]:
+        nonlocal clock
+        span = (clock, clock + duration_ms)
+        clock += duration_ms
+        rows.append(
+            _Row(
+                Text(_PHASE_LABELS[phase]),
+                span,
+                Text(f"{_ms(duration_ms)} ms", style="bold"),
+                _PHASE_STYLES[phase],
+            )
+        )
+        return span
+
+    def failed_row(phase: Phase, message: str) -> None:
+        rows.append(
+            _Row(
+                Text(_PHASE_LABELS[phase]),
+                None,
+                Text("failed", style="bold red"),
+                note=Text(f"{glyphs.cross} {message}", style="red"),
+            )
+        )
+
+    dns = connection.dns if connection is not None else None
+    tcp = connection.tcp if connection is not None else None
+    tls = connection.tls if connection is not None else None
+    http = connection.http if connection is not None else None
+
+    if dns is not None:
+        phase_row(Phase.DNS, dns.duration_ms)
+    elif failed_phase is Phase.DNS and error is not None:
+        failed_row(Phase.DNS, error_note)
+    else:
+        rows.append(_Row(Text("DNS"), None, _dim(glyphs.dash), note=_dim(_dns_short(scan))))
+    if tcp is not None:
+        phase_row(Phase.TCP, tcp.duration_ms)
+    elif failed_phase is Phase.TCP and error is not None:
+        failed_row(Phase.TCP, error_note)
+    if tls is not None:
+        tls_start, tls_end = phase_row(Phase.TLS, tls.handshake_ms)
+        for flight in tls.flights:
+            start = min(tls_start + flight.start_ms, tls_end)
+            end = min(max(tls_start + flight.end_ms, start), tls_end)
+            rows.append(
+                _Row(
+                    _flight_label(flight, glyphs, label_width),
+                    (start, end),
+                    _flight_value(flight),
+                    "dim",
+                )
+            )
+    elif failed_phase is Phase.TLS and error is not None:
+        failed_row(Phase.TLS, error_note)
+    if http is not None:
+        phase_row(Phase.HTTP, http.ttfb_ms)
+    elif connection is not None and connection.http_error is not None:
+        failed_row(Phase.HTTP, "no response (see HTTP below)")
+    elif failed_phase is Phase.HTTP and error is not None:
+        failed_row(Phase.HTTP, error_note)
+    return rows, clock
+
+
+def _bar(span: tuple[float, float], axis_ms: float, cells: int) -> tuple[int, int]:
+    """Cells [first, last) for a span: to scale, and never less than one cell wide."""
+    if axis_ms <= 0:
+        return 0, 1
+    first = min(round(span[0] / axis_ms * cells), cells - 1)
+    last = min(max(round(span[1] / axis_ms * cells), first + 1), cells)
+    return first, last
+
+
+def _axis(axis_ms: float, cells: int) -> Text:
+    """``0`` at the left edge, the midpoint centred, the end (with unit) at the right edge."""
+    end = f"{_ms(axis_ms)} ms"
+    middle = _ms(axis_ms / 2)
+    if len(end) + 2 > cells:
+        return Text(end, style="dim")
+    line = [" "] * cells
+    line[0] = "0"
+    start = cells // 2 - len(middle) // 2
+    if start > 2 and start + len(middle) < cells - len(end) - 1:
+        line[start : start + len(middle)] = list(middle)
+    line[cells - len(end) :] = list(end)
+    return Text("".join(line), style="dim")
+
+
+def _timing(scan: ScanResult, console: Console, glyphs: _Glyphs) -> RenderableType:
+    connection = scan.connection.result
+    usable = console.width - _INDENT
+    label_width = max(_LABEL_MIN, min(_LABEL_MAX, int(usable * _LABEL_SHARE)))
+    rows, axis_ms = _waterfall_rows(scan, glyphs, label_width)
+    cells = usable - label_width - _VALUE_WIDTH - 2
+    draw = cells >= _MIN_BAR_CELLS
+
+    table = Table.grid(padding=(0, 1, 0, 0))
+    table.add_column(width=label_width, overflow="fold")
+    if draw:
+        table.add_column(width=cells, no_wrap=True, overflow="ellipsis")
+    table.add_column(width=_VALUE_WIDTH, justify="right", no_wrap=True)
+    if draw and axis_ms > 0:
+        table.add_row(Text(""), _axis(axis_ms, cells), Text(""))
+    for row in rows:
+        cells_text: list[RenderableType] = [row.label]
+        if draw:
+            if row.span is not None and axis_ms > 0:
+                first, last = _bar(row.span, axis_ms, cells)
+                bar = Text(" " * first)
+                bar.append(glyphs.bar * (last - first), style=row.style)
+                cells_text.append(bar)
+            else:
+                cells_text.append(row.note or Text(""))
+        elif row.note is not None:
+            cells_text[0] = Group(row.label, row.note)
+        cells_text.append(row.value)
+        table.add_row(*cells_text)
+
+    return Group(table, Text(""), *_timing_summary(scan, connection, glyphs, axis_ms))
+
+
+def _timing_summary(
+    scan: ScanResult, connection: ConnectionResult | None, glyphs: _Glyphs, axis_ms: float
+) -> list[Text]:
+    lines: list[Text] = []
+    tls = connection.tls if connection is not None else None
+    if tls is not None and connection is not None:
+        line = Text("TLS handshake: ", style="bold")
+        line.append(_clean(tls.version))
+        line.append(f", {_plural(tls.round_trips, 'round trip')}")
+        if tls.hello_retry_request:
+            line.append(" incl. HelloRetryRequest", style="yellow")
+        if connection.rtt_estimate_ms is not None:
+            count = len(connection.samples)
+            source = f", fastest of {count} TCP connects" if count > 1 else " from TCP connect"
+            line.append(f" (RTT {glyphs.about} {_ms(connection.rtt_estimate_ms)} ms{source})")
+        lines.append(line)
+    first_sample = connection.samples[0] if connection and connection.samples else None
+    line = Text("total to first byte: ", style="bold")
+    if connection is not None and connection.http is not None:
+        line.append(f"{_ms(axis_ms)} ms", style="bold")
+        line.append(" = sum of the phases")
+        if first_sample is not None and first_sample.total_ms is not None:
+            line.append(f" (wall clock {_ms(first_sample.total_ms)} ms)")
+    elif connection is not None and connection.http_error is not None:
+        line.append("not reached: the HTTP request failed", style="red")
+    else:
+        line.append(f"not reached: {_no_connection_reason(scan)}", style="red")
+    lines.append(line)
+    if tls is not None:
+        lines.append(_dim("flight rows: time since the ClientHello was written"))
+    return lines
+
+
+# -- samples -------------------------------------------------------------------------------
+
+
+def _samples(connection: ConnectionResult, glyphs: _Glyphs) -> RenderableType:
+    parts: list[RenderableType] = []
+    if connection.stats:
+        table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+        table.add_column("phase")
+        table.add_column("samples", justify="right")
+        for heading in ("min", "median", "p90", "max"):
+            table.add_column(f"{heading} ms", justify="right")
+        for stats in connection.stats:
+            table.add_row(
+                _text(_STATS_LABELS.get(stats.phase, stats.phase)),
+                Text(str(stats.samples)),
+                Text(_ms(stats.min_ms)),
+                Text(_ms(stats.median_ms)),
+                Text(_ms(stats.p90_ms)),
+                Text(_ms(stats.max_ms)),
+            )
+        parts.append(table)
+    else:
+        parts.append(_dim("no phase completed in any sample"))
+    if connection.sample_errors:
+        parts.append(Text(""))
+        parts.append(
+            Text(
+                f"{_plural(len(connection.sample_errors), 'sample')} failed:",
+                style="bold yellow",
+            )
+        )
+        parts.append(_bullets([_text(message) for message in connection.sample_errors], glyphs))
+    return Group(*parts)
+
+
+# -- negotiated and HTTP -------------------------------------------------------------------
+
+
+def _code(value: int | None) -> str:
+    return f" (0x{value:04x})" if value is not None else ""
+
+
+def _negotiated(scan: ScanResult) -> RenderableType:
+    connection = scan.connection.result
+    tls: TlsHandshake | None = connection.tls if connection is not None else None
+    if tls is None:
+        return _dim(f"no TLS session: {_no_connection_reason(scan)}")
+    group = (
+        Text.assemble(_clean(tls.group), _code(tls.group_code)) if tls.group else _dim("unknown")
+    )
+    return _kv(
+        [
+            ("version", Text.assemble((_clean(tls.version), "bold"), _code(tls.version_code))),
+            ("cipher suite", Text.assemble(_clean(tls.cipher_suite), _code(tls.cipher_suite_code))),
+            ("key exchange group", group),
+            ("ALPN", _text(tls.alpn) if tls.alpn else _dim("none")),
+            (
+                "HelloRetryRequest",
+                Text("yes", style="yellow") if tls.hello_retry_request else Text("no"),
+            ),
+            ("round trips", Text(str(tls.round_trips))),
+            ("handshake", Text(f"{_ms(tls.handshake_ms)} ms")),
+            ("ClientHello", Text(f"{tls.client_hello_bytes} B")),
+            ("server first flight", Text(f"{tls.server_first_flight_bytes} B")),
+            ("SNI sent", _text(tls.sni) if tls.sni else _dim("none")),
+            ("session ID", Text(f"{tls.session_id_bytes} B")),
+        ]
+    )
+
+
+def _status_style(status: int) -> str:
+    if 200 <= status < 300:
+        return "bold green"
+    if 300 <= status < 400:
+        return "bold cyan"
+    return "bold red"
+
+
+def _http(scan: ScanResult) -> RenderableType:
+    connection = scan.connection.result
+    if connection is None or connection.tls is None:
+        return _dim(f"no request sent: {_no_connection_reason(scan)}")
+    if connection.http is None:
+        message = (connection.http_error or "no response").removeprefix("HTTP: ")
+        return Text.assemble(("request failed: ", "bold red"), _clean(message))
+    http: HttpResponse = connection.http
+    hsts = (
+        _text(http.strict_transport_security)
+        if http.strict_transport_security
+        else Text("missing", style="yellow")
+    )
+    rows: list[tuple[str, RenderableType]] = [
+        ("protocol", _text(http.protocol)),
+        ("request", Text.assemble(_clean(http.method), " ", _clean(http.path))),
+        ("status", _text(f"{http.status} {http.reason}".rstrip(), _status_style(http.status))),
+        ("time to first byte", Text(f"{_ms(http.ttfb_ms)} ms")),
+        ("Server", _text(http.server) if http.server else _dim("not sent")),
+        ("Strict-Transport-Security", hsts),
+        ("Alt-Svc", _text(http.alt_svc) if http.alt_svc else _dim("none")),
+        ("Location", _text(http.location) if http.location else _dim("none")),
+    ]
+    if http.header_bytes is not None:
+        rows.append(("response head", Text(f"{http.header_bytes} B")))
+    return _kv(rows)
+
+
+# -- DNS -----------------------------------------------------------------------------------
+
+
+def _dns(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
+    connection = scan.connection.result
+    dns: DnsResult | None = connection.dns if connection is not None else None
+    if dns is None:
+        error = scan.connection.error
+        if error is not None and error.phase is Phase.DNS:
+            return Text.assemble(("failed: ", "bold red"), _clean(_error_text(error)))
+        return _dim(_dns_note(scan))
+    rows: list[tuple[str, RenderableType]] = [
+        ("name", _text(dns.name)),
+        ("resolver", _text(dns.resolver)),
+        ("answered by", _text(dns.server) if dns.server else _dim("not reported")),
+        ("addresses", _text(", ".join(dns.addresses)) if dns.addresses else _dim("none")),
+    ]
+    if dns.cname_chain:
+        rows.append(("CNAME chain", _text(f" {glyphs.then} ".join(dns.cname_chain))))
+    rows.append(("TTL", Text(f"{dns.ttl_s} s") if dns.ttl_s is not None else _dim("not reported")))
+    rows.append(("time", Text(f"{_ms(dns.duration_ms)} ms")))
+    if dns.queries:
+        queries = Table.grid(padding=(0, 2))
+        for _ in range(4):
+            queries.add_column(no_wrap=True)
+        queries.add_column(overflow="fold")
+        for query in dns.queries:
+            style = "" if query.status in ("answer", "nodata") else "red"
+            queries.add_row(
+                _text(query.record_type, "bold"),
+                _text(query.status, style),
+                Text(f"{_ms(query.duration_ms)} ms", justify="right"),
+                Text(f"TTL {query.ttl_s} s" if query.ttl_s is not None else ""),
+                _text(", ".join(query.addresses)),
+            )
+        rows.append(("queries", queries))
+    if dns.note:
+        rows.append(("note", _text(dns.note, "italic")))
+    return _kv(rows)
+
+
+# -- certificates --------------------------------------------------------------------------
+
+
+def _short_subject(subject: str) -> str:
+    """The CN if there is one (``CN=a,O=b`` -> ``a``), else the first RDN as written."""
+    for part in _RDN_SEPARATOR.split(subject):
+        key, _, value = part.partition("=")
+        if key.strip().upper() == "CN" and value:
+            return value
+    return _RDN_SEPARATOR.split(subject)[0] or "(empty subject)"
+
+
+def _short_signature(name: str, hash_name: str | None) -> str:
+    """``sha256WithRSAEncryption`` -> ``RSA-SHA256``; names we do not know are kept as given."""
+    if match := _RSA_SIGNATURE.fullmatch(name):
+        return f"RSA-{match[1].upper()}"
+    if match := _HASHED_SIGNATURE.fullmatch(name):
+        return f"{match[1].upper()}-{match[2].upper()}"
+    if name == "rsassa-pss":
+        return f"RSA-PSS-{hash_name.upper()}" if hash_name else "RSA-PSS"
+    return {"ed25519": "Ed25519", "ed448": "Ed448"}.get(name, name)
+
+
+def _expiry(info: CertificateInfo) -> tuple[Text, Text]:
+    date = _clean(info.not_after[:10])
+    if info.days_left < 0:
+        return Text(date, style="red"), Text("expired", style="bold red")
+    style = "yellow" if info.days_left < EXPIRY_WARNING_DAYS else "green"
+    return Text(date), Text(f"{info.days_left} d", style=style)
+
+
+def _flags(info: CertificateInfo) -> str:
+    flags = []
+    if info.is_ca:
+        flags.append("CA")
+    if info.self_signed:
+        flags.append("self-signed")
+    return ", ".join(flags)
+
+
+def _chain_table(result: CertificateResult) -> Table:
+    table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("subject", overflow="fold", ratio=1, min_width=12)
+    table.add_column("key", no_wrap=True)
+    table.add_column("signature", overflow="fold")
+    table.add_column("expires", no_wrap=True)
+    table.add_column("left", justify="right", no_wrap=True)
+    table.add_column("flags", overflow="fold")
+    table.add_column("bytes", justify="right", no_wrap=True)
+    for info in result.certificates:
+        expires, left = _expiry(info)
+        table.add_row(
+            Text(str(info.position)),
+            _text(_short_subject(info.subject)),
+            _text(info.key_description),
+            _text(_short_signature(info.signature_algorithm, info.signature_hash)),
+            expires,
+            left,
+            Text(_flags(info)),
+            Text(str(info.der_bytes)),
+        )
+    return table
+
+
+def _certificates(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
+    outcome = scan.certificate
+    result = outcome.result
+    if result is None:
+        if outcome.status is ProbeStatus.SKIPPED:
+            return _dim(f"skipped: {_clean(outcome.skip_reason)}")
+        if outcome.error is not None:
+            return Text.assemble(("failed: ", "bold red"), _clean(outcome.error.message))
+        return _dim("no certificate")
+    leaf = result.leaf
+    verification = result.verification
+    count = _plural(len(result.certificates), "certificate")
+    weight = Text(f"chain {result.chain_der_bytes} B as sent ({count}); Certificate message ")
+    if result.certificate_message_bytes_exact:
+        weight.append(f"{result.certificate_message_bytes} B")
+    else:
+        # TLS 1.3 encrypts the message, so its size is worked out from the chain.
+        weight.append(f"{glyphs.about} {result.certificate_message_bytes} B (estimated)")
+    name = Text.assemble(
+        _clean(leaf.name_checked),
+        ": ",
+        ("matches", "green") if leaf.name_matches else ("does NOT match", "bold red"),
+    )
+    rows: list[tuple[str, RenderableType]] = [
+        (
+            "names",
+            _text(", ".join(leaf.subject_alt_names))
+            if leaf.subject_alt_names
+            else Text("no subjectAltName", style="yellow"),
+        ),
+        ("name check", name),
+        ("OCSP", _text(", ".join(leaf.ocsp_urls)) if leaf.ocsp_urls else _dim("none")),
+        ("CRL", _text(", ".join(leaf.crl_urls)) if leaf.crl_urls else _dim("none")),
+    ]
+    if leaf.ca_issuers_urls:
+        rows.append(("CA issuers", _text(", ".join(leaf.ca_issuers_urls))))
+    rows.append(("must-staple", Text(_yes_no(leaf.must_staple))))
+    if verification.trusted:
+        verdict = Text.assemble(("trusted", "bold green"), f" ({_clean(verification.trust_store)})")
+    else:
+        verdict = Text.assemble(
+            ("NOT trusted", "bold red"), f" ({_clean(verification.trust_store)})"
+        )
+    rows.append(("trust", verdict))
+    parts: list[RenderableType] = [_chain_table(result), Text(""), weight, Text(""), _kv(rows)]
+    if verification.problems:
+        parts.append(
+            Padding(
+                _bullets(
+                    [_text(problem.message, "red") for problem in verification.problems], glyphs
+                ),
+                (0, 0, 0, _INDENT),
+            )
+        )
+    return Group(*parts)
+
+
+# -- probe footer --------------------------------------------------------------------------
+
+
+def _probe_detail(outcome: ProbeOutcome[object]) -> Text:
+    if outcome.error is not None:
+        error = outcome.error
+        return Text.assemble(
+            (f"{error.kind.value}", "bold red"),
+            f" in {_phase_name(error.phase)}: " if error.phase is not None else ": ",
+            _clean(_error_text(error)),
+        )
+    if outcome.skip_reason is not None:
+        return _text(outcome.skip_reason, "yellow")
+    return Text("")
+
+
+def _probes(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
+    table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+    table.add_column("probe", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("conns", justify="right", no_wrap=True)
+    table.add_column("time", justify="right", no_wrap=True)
+    table.add_column("detail", overflow="fold", ratio=1)
+    for outcome in scan.outcomes():
+        table.add_row(
+            _text(outcome.probe.value),
+            Text(outcome.status.value, style=_STATUS_STYLES.get(outcome.status, "")),
+            Text(str(outcome.connections)),
+            Text(
+                glyphs.dash
+                if outcome.status is ProbeStatus.SKIPPED
+                else _duration(outcome.duration_ms)
+            ),
+            _probe_detail(outcome),
+        )
+    return table
