@@ -93,7 +93,8 @@ def render_report(
         highlight=False,
     )
     terminal.render(result, console)
-    return buffer.getvalue()
+    # rich pads every line to the console width; trailing blanks only bloat files and diffs.
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
 def _report_width() -> int:

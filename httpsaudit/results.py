@@ -249,6 +249,7 @@ class ConnectionResult:
     rtt_estimate_ms: float | None
     http_error: str | None = None
     sample_errors: tuple[str, ...] = ()
+    failed_handshake_flights: tuple[Flight, ...] = ()
 
 
 # -- Certificate probe ---------------------------------------------------------------------

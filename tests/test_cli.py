@@ -252,3 +252,34 @@ def test_version_and_help() -> None:
     help_text = runner.invoke(main, ["scan", "--help"]).output
     for option in ("--sni", "--connect-to", "--ca-file", "--timeout", "--samples", "--output"):
         assert option in help_text
+
+
+def test_a_bug_in_a_probe_exits_5_and_keeps_the_report(
+    pki: TestPKI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a probe with a bug (the only way to have one on purpose is to plant it)
+    from httpsaudit.probes.certificate import CertificateProbe
+
+    def broken(self: CertificateProbe, context: object) -> None:
+        raise KeyError("planted bug")
+
+    monkeypatch.setattr(CertificateProbe, "run", broken)
+    report_path = tmp_path / "report.json"
+    with OpenSSLServer(pki.ecdsa_p256) as server:
+        base = ["scan", f"localhost:{server.port}", "--connect-to", "127.0.0.1"]
+        base += ["--ca-file", str(pki.root_path), "--format", "json"]
+        # When it is scanned, with and without --debug
+        plain = CliRunner().invoke(main, [*base, "--output", str(report_path)])
+        debug = CliRunner().invoke(main, [*base, "--debug"])
+    # Then exit 5, one line naming the bug, no traceback unless --debug
+    assert plain.exit_code == 5
+    assert "internal error: KeyError('planted bug')" in plain.output
+    assert "Traceback" not in plain.output
+    assert debug.exit_code == 5
+    assert "Traceback" in debug.output
+    # And the report keeps everything the other probes measured
+    document = json.loads(report_path.read_text("utf-8"))
+    validate(document)
+    assert document["exit_code"] == 5
+    assert document["probes"]["connection"]["status"] == "completed"
+    assert document["probes"]["certificate"]["error"]["kind"] == "internal"

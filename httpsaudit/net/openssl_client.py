@@ -26,7 +26,7 @@ from httpsaudit.errors import (
 from httpsaudit.net.clock import Deadline, now_ns, ns_to_ms
 from httpsaudit.net.transport import TcpConnection
 from httpsaudit.net.wire import WireLog
-from httpsaudit.results import Direction, PeerCertificates
+from httpsaudit.results import Direction, Flight, PeerCertificates
 from httpsaudit.tls.codec import Reader
 from httpsaudit.tls.codes import AlertDescription, AlertLevel, HandshakeType, name_of
 from httpsaudit.tls.messages import parse_certificate_list_tls12
@@ -259,6 +259,10 @@ class OpenSSLConnection:
         raise RemoteProtocolError(
             f"{self._transport.peer} kept the handshake going past {MAX_HANDSHAKE_READS} reads"
         )
+
+    def flights_so_far(self) -> tuple[Flight, ...]:
+        """What went each way before a handshake failed: a ClientHello and an alert, say."""
+        return self._state.wire.flights()
 
     def _closed_during_handshake(self) -> HttpsAuditError:
         alert = self._observer.state.alert

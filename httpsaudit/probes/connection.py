@@ -54,6 +54,7 @@ class _Measured:
     peer_certificates: PeerCertificates | None = None
     http_error: str | None = None
     total_ms: float | None = None
+    failed_handshake_flights: tuple[Flight, ...] = ()
 
     def sample(self) -> PhaseSample:
         return PhaseSample(
@@ -109,6 +110,7 @@ def _result(
         rtt_estimate_ms=min(tcp_times) if tcp_times else None,
         http_error=first.http_error,
         sample_errors=tuple(sample_errors),
+        failed_handshake_flights=first.failed_handshake_flights,
     )
 
 
@@ -190,7 +192,11 @@ def _connect_once(context: ProbeContext, measured: _Measured) -> None:
     )
     tls = context.client.wrap(transport, sni=context.target.sni)
     try:
-        record = tls.handshake(context.phase_deadline())
+        try:
+            record = tls.handshake(context.phase_deadline())
+        except HttpsAuditError:
+            measured.failed_handshake_flights = tls.flights_so_far()
+            raise
         measured.tls = handshake_result(record)
         measured.peer_certificates = record.peer_certificates
         try:

@@ -413,6 +413,20 @@ def _waterfall_rows(
             )
     elif failed_phase is Phase.TLS and error is not None:
         failed_row(Phase.TLS, error_note)
+        # What went each way before it failed: often a ClientHello answered by an alert.
+        flights = connection.failed_handshake_flights if connection is not None else ()
+        tls_start = clock
+        for flight in flights:
+            rows.append(
+                _Row(
+                    _flight_label(flight, glyphs, label_width),
+                    (tls_start + flight.start_ms, tls_start + flight.end_ms),
+                    _flight_value(flight),
+                    "dim",
+                )
+            )
+        if flights:
+            clock = tls_start + max(flight.end_ms for flight in flights)
     if http is not None:
         phase_row(Phase.HTTP, http.ttfb_ms)
     elif connection is not None and connection.http_error is not None:

@@ -361,3 +361,25 @@ def test_refused_port_fails_at_tcp() -> None:
     assert error.phase is not None
     assert error.phase.value == "tcp"
     assert "refused" in error.message
+
+
+def test_alert_from_the_server_is_named_and_the_flights_kept(pki: TestPKI) -> None:
+    # Given a TLS 1.3-only server whose one cipher suite our client does not offer
+    with OpenSSLServer(
+        pki.ecdsa_p256, "-tls1_3", "-ciphersuites", "TLS_AES_128_CCM_8_SHA256"
+    ) as server:
+        result = scan_local(server.port, ca_file=pki.root_path)
+    # Then the alert is read from the wire and named
+    outcome = result.connection
+    assert outcome.status is ProbeStatus.FAILED
+    assert outcome.error is not None
+    assert outcome.error.kind.value == "alert"
+    assert outcome.error.message.endswith(
+        "refused the handshake with a fatal alert: handshake_failure"
+    )
+    # And the report keeps what went each way: our ClientHello, then the alert
+    assert outcome.result is not None
+    flights = outcome.result.failed_handshake_flights
+    assert [flight.direction for flight in flights] == [Direction.CLIENT, Direction.SERVER]
+    assert flights[0].messages == ("ClientHello",)
+    assert flights[1].wire_bytes == 7  # one alert record: 5-byte header + level + description
