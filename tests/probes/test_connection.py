@@ -10,7 +10,7 @@ from httpsaudit.net.dns import ResolverAddress
 from httpsaudit.probes.base import ScanOptions
 from httpsaudit.results import ConnectionResult, Direction, ProbeStatus, ScanResult
 from httpsaudit.scan import scan
-from httpsaudit.target import parse_target
+from httpsaudit.target import parse_address, parse_target
 from tests.pki import TestPKI
 from tests.scanning import scan_local
 from tests.servers import (
@@ -383,3 +383,72 @@ def test_alert_from_the_server_is_named_and_the_flights_kept(pki: TestPKI) -> No
     assert [flight.direction for flight in flights] == [Direction.CLIENT, Direction.SERVER]
     assert flights[0].messages == ("ClientHello",)
     assert flights[1].wire_bytes == 7  # one alert record: 5-byte header + level + description
+
+
+def test_idn_name_is_resolved_and_sent_as_punycode(pki: TestPKI) -> None:
+    # Given a resolver that knows the punycode form of bücher.lab.test
+    records = {"xn--bcher-kva.lab.test": [("A", "127.0.0.1")]}
+    with DnsServer(records) as dns_server, PythonTlsServer(pki.ecdsa_p256) as server:
+        # When the user types the Unicode name
+        target = parse_target(f"https://bücher.lab.test:{server.port}/")
+        options = ScanOptions(
+            ca_file=pki.root_path,
+            timeout_s=10,
+            resolver=ResolverAddress("127.0.0.1", dns_server.port),
+        )
+        result = scan(target, options)
+    connection = completed(result)
+    # Then DNS, SNI and the name check all used the punycode form
+    assert connection.dns is not None
+    assert connection.dns.name == "xn--bcher-kva.lab.test"
+    assert connection.tls is not None
+    assert connection.tls.sni == "xn--bcher-kva.lab.test"
+    assert result.certificate.result is not None
+    assert result.certificate.result.leaf.name_matches is True
+
+
+def test_connect_to_a_name_resolves_it_but_sends_the_target_name(pki: TestPKI) -> None:
+    # Given a backend name that resolves on our DNS server
+    records = {"backend-2.lab.test": [("A", "127.0.0.1")]}
+    with DnsServer(records) as dns_server, PythonTlsServer(pki.ecdsa_p256) as server:
+        target = parse_target(
+            "www.lab.test", connect_to=(parse_address(f"backend-2.lab.test:{server.port}"),)
+        )
+        options = ScanOptions(
+            ca_file=pki.root_path,
+            timeout_s=10,
+            resolver=ResolverAddress("127.0.0.1", dns_server.port),
+        )
+        result = scan(target, options)
+    connection = completed(result)
+    # Then the backend was resolved and reached, and the public name was sent
+    assert connection.dns is not None
+    assert connection.dns.name == "backend-2.lab.test"
+    assert connection.tcp is not None
+    assert connection.tcp.port == server.port
+    assert connection.tls is not None
+    assert connection.tls.sni == "www.lab.test"
+
+
+def test_system_resolver_for_localhost(pki: TestPKI) -> None:
+    # Given a server on 127.0.0.1 and the name localhost
+    with PythonTlsServer(pki.ecdsa_p256) as server:
+        default = scan(
+            parse_target(f"localhost:{server.port}"),
+            ScanOptions(ca_file=pki.root_path, timeout_s=10),
+        )
+        system = scan(
+            parse_target(f"localhost:{server.port}"),
+            ScanOptions(ca_file=pki.root_path, timeout_s=10, system_resolver=True),
+        )
+    # Then localhost never went to DNS, and --system-resolver used getaddrinfo
+    for result in (default, system):
+        dns = completed(result).dns
+        assert dns is not None
+        assert dns.resolver == "system"
+        assert dns.server is None
+        assert "127.0.0.1" in dns.addresses
+    default_dns = completed(default).dns
+    assert default_dns is not None
+    assert default_dns.note is not None
+    assert "RFC 6761" in default_dns.note
