@@ -255,10 +255,7 @@ def _scan_and_report(
         _fail(f"{target.display}: {exc}")
         return ExitCode.INTERNAL
     except Exception as exc:
-        _fail(f"{target.display}: internal error: {exc!r} (please report; --debug for details)")
-        if debug:
-            traceback.print_exc()
-        return ExitCode.INTERNAL
+        return _internal_error(f"{target.display}: internal error: {exc!r}", debug)
     code = exit_code_for(result)
     _explain_outcomes(result, target, debug)
     color = output is None and output_format == "text" and not no_color and sys.stdout.isatty()
@@ -272,11 +269,18 @@ def _scan_and_report(
         _fail(f"cannot write the report to {output}: {exc.strerror or exc}")
         return ExitCode.USAGE
     except Exception as exc:
-        _fail(f"{target.display}: internal error writing the report: {exc!r}")
-        if debug:
-            traceback.print_exc()
-        return ExitCode.INTERNAL
+        return _internal_error(
+            f"{target.display}: internal error writing the report: {exc!r}", debug
+        )
     return int(code)
+
+
+def _internal_error(message: str, debug: bool) -> ExitCode:
+    """A bug: one line (with the traceback under --debug), exit 5."""
+    _fail(f"{message} (please report it; --debug shows the traceback)" if not debug else message)
+    if debug:
+        traceback.print_exc()
+    return ExitCode.INTERNAL
 
 
 def _explain_outcomes(result: ScanResult, target: Target, debug: bool) -> None:

@@ -8,7 +8,7 @@ from httpsaudit.net.dns import ResolverAddress
 from httpsaudit.probes.base import ScanOptions
 from httpsaudit.results import ScanResult
 from httpsaudit.scan import scan
-from httpsaudit.target import parse_address, parse_target
+from httpsaudit.target import ConnectAddress, parse_address, parse_target
 
 
 def scan_local(
@@ -29,3 +29,20 @@ def scan_local(
         ca_file=ca_file, timeout_s=timeout_s, samples=samples, method=method, resolver=resolver
     )
     return scan(target, options)
+
+
+def scan_via_resolver(
+    text: str,
+    dns_port: int,
+    *,
+    ca_file: Path | None,
+    connect_to: tuple[ConnectAddress, ...] = (),
+    timeout_s: float = 10.0,
+) -> ScanResult:
+    """Scan ``text`` resolving names through the lab DNS server on 127.0.0.1:``dns_port``."""
+    options = ScanOptions(
+        ca_file=ca_file,
+        timeout_s=timeout_s,
+        resolver=ResolverAddress("127.0.0.1", dns_port),
+    )
+    return scan(parse_target(text, connect_to=connect_to), options)

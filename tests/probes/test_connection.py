@@ -6,13 +6,12 @@ import socket
 
 import pytest
 
-from httpsaudit.net.dns import ResolverAddress
 from httpsaudit.probes.base import ScanOptions
 from httpsaudit.results import ConnectionResult, Direction, ProbeStatus, ScanResult
 from httpsaudit.scan import scan
 from httpsaudit.target import parse_address, parse_target
 from tests.pki import TestPKI
-from tests.scanning import scan_local
+from tests.scanning import scan_local, scan_via_resolver
 from tests.servers import (
     DelayProxy,
     DnsServer,
@@ -196,14 +195,10 @@ def test_dns_phase_with_cname_chain_ttl_and_server(pki: TestPKI) -> None:
         "lb.lab.test": [("A", "127.0.0.1")],
     }
     with DnsServer(records, ttl=120) as dns_server, PythonTlsServer(pki.ecdsa_p256) as server:
-        target = parse_target(f"app.lab.test:{server.port}")
-        options = ScanOptions(
-            ca_file=pki.root_path,
-            timeout_s=10,
-            resolver=ResolverAddress("127.0.0.1", dns_server.port),
-        )
         # When we scan the name through that resolver
-        result = scan(target, options)
+        result = scan_via_resolver(
+            f"app.lab.test:{server.port}", dns_server.port, ca_file=pki.root_path
+        )
         queries = dns_server.queries
     connection = completed(result)
     dns = connection.dns
@@ -237,9 +232,7 @@ def test_dns_failures_are_reported_at_the_dns_phase(
 ) -> None:
     # Given a resolver that says NXDOMAIN or never answers
     with DnsServer(records) as dns_server:
-        target = parse_target("gone.lab.test:443")
-        options = ScanOptions(timeout_s=3, resolver=ResolverAddress("127.0.0.1", dns_server.port))
-        result = scan(target, options)
+        result = scan_via_resolver("gone.lab.test:443", dns_server.port, ca_file=None, timeout_s=3)
     # Then the connection probe failed at DNS and nothing was connected
     error = result.connection.error
     assert result.connection.status is ProbeStatus.FAILED
@@ -390,13 +383,9 @@ def test_idn_name_is_resolved_and_sent_as_punycode(pki: TestPKI) -> None:
     records = {"xn--bcher-kva.lab.test": [("A", "127.0.0.1")]}
     with DnsServer(records) as dns_server, PythonTlsServer(pki.ecdsa_p256) as server:
         # When the user types the Unicode name
-        target = parse_target(f"https://bücher.lab.test:{server.port}/")
-        options = ScanOptions(
-            ca_file=pki.root_path,
-            timeout_s=10,
-            resolver=ResolverAddress("127.0.0.1", dns_server.port),
+        result = scan_via_resolver(
+            f"https://bücher.lab.test:{server.port}/", dns_server.port, ca_file=pki.root_path
         )
-        result = scan(target, options)
     connection = completed(result)
     # Then DNS, SNI and the name check all used the punycode form
     assert connection.dns is not None
@@ -411,15 +400,12 @@ def test_connect_to_a_name_resolves_it_but_sends_the_target_name(pki: TestPKI) -
     # Given a backend name that resolves on our DNS server
     records = {"backend-2.lab.test": [("A", "127.0.0.1")]}
     with DnsServer(records) as dns_server, PythonTlsServer(pki.ecdsa_p256) as server:
-        target = parse_target(
-            "www.lab.test", connect_to=(parse_address(f"backend-2.lab.test:{server.port}"),)
-        )
-        options = ScanOptions(
+        result = scan_via_resolver(
+            "www.lab.test",
+            dns_server.port,
             ca_file=pki.root_path,
-            timeout_s=10,
-            resolver=ResolverAddress("127.0.0.1", dns_server.port),
+            connect_to=(parse_address(f"backend-2.lab.test:{server.port}"),),
         )
-        result = scan(target, options)
     connection = completed(result)
     # Then the backend was resolved and reached, and the public name was sent
     assert connection.dns is not None
