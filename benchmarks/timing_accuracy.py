@@ -7,8 +7,8 @@ the median measured handshake and first-byte times, and what physics says they s
 The handshake column is what httpsaudit promises to get right. The TTFB column is the
 server's: ``openssl s_server -www`` writes its TLS 1.3 tickets and its response in separate small
 segments without TCP_NODELAY, so the response waits for the ACK of the tickets (Nagle against a
-delayed ACK, about 40 ms on Linux) and shows about 2 RTT + 40 ms instead of 1 RTT. nginx with
-HTTP/1.1 answers in 1 RTT.
+delayed ACK, about 40 ms on Linux) and shows 1 RTT + about 40 ms. nginx with HTTP/1.1 answers
+in 1 RTT.
 
     python benchmarks/timing_accuracy.py [--samples N] [--rtt-ms 0,20,50,100]
 """
