@@ -35,40 +35,41 @@ ProgressCallback = Callable[[str], None]
 
 def run_probe(probe: Probe[ResultT], context: ProbeContext) -> ProbeOutcome[ResultT]:
     """Run one probe and turn however it ends into an outcome."""
-    probe_id = probe.probe_id
     started = now_ns()
     before = context.connections
 
     def outcome(
-        status: ProbeStatus, result: ResultT | None, **extra: object
+        status: ProbeStatus,
+        result: ResultT | None = None,
+        *,
+        error: ProbeError | None = None,
+        skip_reason: str | None = None,
+        trace: str | None = None,
     ) -> ProbeOutcome[ResultT]:
         return ProbeOutcome(
-            probe=probe_id,
+            probe=probe.probe_id,
             status=status,
             result=result,
+            error=error,
+            skip_reason=skip_reason,
             connections=context.connections - before,
             duration_ms=ns_to_ms(now_ns() - started),
-            **extra,  # type: ignore[arg-type]
+            traceback=trace,
         )
 
     if context.deadline.expired:
-        return outcome(ProbeStatus.SKIPPED, None, skip_reason="the scan's --timeout ran out")
+        return outcome(ProbeStatus.SKIPPED, skip_reason="the scan's --timeout ran out")
     try:
         result = probe.run(context)
     except ProbeFailed as failure:
-        error: HttpsAuditError = failure.error
-        return outcome(ProbeStatus.FAILED, failure.partial, error=_error(error))
+        return outcome(ProbeStatus.FAILED, failure.partial, error=_error(failure.error))
     except Unsupported as exc:
-        return outcome(ProbeStatus.SKIPPED, None, skip_reason=exc.message)
+        return outcome(ProbeStatus.SKIPPED, skip_reason=exc.message)
     except HttpsAuditError as exc:
-        return outcome(ProbeStatus.FAILED, None, error=_error(exc))
+        return outcome(ProbeStatus.FAILED, error=_error(exc))
     except Exception as exc:  # a bug: keep scanning, report it, keep the traceback for --debug
-        return outcome(
-            ProbeStatus.FAILED,
-            None,
-            error=ProbeError(ErrorKind.INTERNAL, None, f"internal error: {exc!r}"),
-            traceback=traceback.format_exc(),
-        )
+        internal = ProbeError(ErrorKind.INTERNAL, None, f"internal error: {exc!r}")
+        return outcome(ProbeStatus.FAILED, error=internal, trace=traceback.format_exc())
     return outcome(ProbeStatus.COMPLETED, result)
 
 

@@ -63,9 +63,7 @@ _STATE_MESSAGES: dict[str, tuple[Direction, str]] = {
     "SSLv3/TLS write finished": (Direction.CLIENT, "Finished"),
     "TLSv1.3 write end of early data": (Direction.CLIENT, "EndOfEarlyData"),
 }
-_IGNORED_STATES = frozenset(
-    {"before SSL initialization", "SSL negotiation finished successfully", "SSLv3/TLS read "}
-)
+_IGNORED_STATES = frozenset({"before SSL initialization", "SSL negotiation finished successfully"})
 
 
 @dataclass(frozen=True, slots=True)

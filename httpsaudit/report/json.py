@@ -19,12 +19,10 @@ JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "Jso
 
 
 def _convert(value: object, *, debug: bool) -> JsonValue:
-    if value is None or isinstance(value, bool | int | float | str):
-        if isinstance(value, enum.Enum):
-            return cast(JsonValue, value.value)
-        return value
-    if isinstance(value, enum.Enum):
+    if isinstance(value, enum.Enum):  # before str/int: StrEnum and IntEnum are both
         return cast(JsonValue, value.value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         converted: dict[str, JsonValue] = {}
         for field in dataclasses.fields(value):
