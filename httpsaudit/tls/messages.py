@@ -104,13 +104,18 @@ def parse_server_hello(reader: Reader) -> ServerHello:
     session_id = reader.opaque(1, "ServerHello session id", maximum=32)
     cipher_suite = reader.uint16("ServerHello cipher suite")
     compression_method = reader.uint8("ServerHello compression")
+    extensions_at = reader.offset
     extensions = parse_extensions(reader, "ServerHello")
     reader.expect_end("ServerHello")
     is_hrr = random == HELLO_RETRY_REQUEST_RANDOM
     selected_version = legacy_version
     key_share_group: int | None = None
+    # RFC 8446 §4.2: a uint16 block length, then type(2) + length(2) + data for each extension;
+    # tracked so errors inside extension data keep absolute offsets.
+    position = extensions_at + 2
     for extension in extensions:
-        body = Reader(extension.data)
+        body = Reader(extension.data, base=position + 4)
+        position += 4 + len(extension.data)
         if extension.extension_type == ExtensionType.SUPPORTED_VERSIONS:
             # RFC 8446 §4.2.1: the server's extension holds the single selected version.
             selected_version = body.uint16("selected version")

@@ -15,6 +15,7 @@ from httpsaudit.tls.codes import ContentType, HandshakeType
 from httpsaudit.tls.messages import Alert, ServerHello, is_tls13, parse_alert, parse_server_hello
 from httpsaudit.tls.records import (
     NEED_DATA,
+    RECORD_HEADER_BYTES,
     HandshakeMessage,
     HandshakeReassembler,
     Record,
@@ -44,6 +45,8 @@ class ServerStreamObserver:
     def __init__(self) -> None:
         self._records = RecordBuffer()
         self._handshake = HandshakeReassembler()
+        # Handshake bytes given to the reassembler and not yet returned inside a message.
+        self._handshake_pending_bytes = 0
         self._record_count = 0
         self._wire_bytes = 0
         self._messages: list[HandshakeMessage] = []
@@ -81,10 +84,12 @@ class ServerStreamObserver:
         if record.content_type != ContentType.HANDSHAKE:
             return
         self._handshake.receive_record(record)
+        self._handshake_pending_bytes += len(record.payload)
         while True:
             message = self._handshake.next_message()
             if message is NEED_DATA:
                 return
+            self._handshake_pending_bytes -= message.wire_bytes
             if len(self._messages) >= MAX_CLEARTEXT_MESSAGES:
                 raise RemoteProtocolError(
                     f"more than {MAX_CLEARTEXT_MESSAGES} cleartext handshake messages",
@@ -93,6 +98,14 @@ class ServerStreamObserver:
             self._messages.append(message)
             if message.msg_type == HandshakeType.SERVER_HELLO:
                 self._read_server_hello(message)
+                if self._encrypted and self._handshake_pending_bytes:
+                    # RFC 8446 §5.1: messages must not span a key change, so the TLS 1.3
+                    # ServerHello ends its record; the bytes left over are all in this record.
+                    record_end = record.offset + RECORD_HEADER_BYTES + len(record.payload)
+                    raise RemoteProtocolError(
+                        "cleartext handshake bytes after the TLS 1.3 ServerHello",
+                        offset=record_end - self._handshake_pending_bytes,
+                    )
 
     def _read_server_hello(self, message: HandshakeMessage) -> None:
         hello = parse_server_hello(Reader(message.body, base=message.offset + 4))

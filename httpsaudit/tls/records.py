@@ -140,7 +140,9 @@ class HandshakeReassembler:
 
     def __init__(self) -> None:
         self._buffer = bytearray()
-        self._buffer_offset = 0
+        # (buffer index, stream offset) where each buffered record payload starts: record
+        # headers sit between fragments, so one base offset cannot place every message.
+        self._segments: list[tuple[int, int]] = []
 
     @property
     def has_partial_message(self) -> bool:
@@ -153,18 +155,29 @@ class HandshakeReassembler:
                 offset=record.offset,
             )
         if not self._buffer:
-            self._buffer_offset = record.offset + RECORD_HEADER_BYTES
+            self._segments.clear()
+        self._segments.append((len(self._buffer), record.offset + RECORD_HEADER_BYTES))
         self._buffer += record.payload
+
+    def _stream_offset(self, index: int) -> int:
+        """Stream offset of buffered byte ``index`` (exact across record boundaries)."""
+        start, offset = self._segments[0]
+        for segment_start, segment_offset in self._segments:
+            if segment_start > index:
+                break
+            start, offset = segment_start, segment_offset
+        return offset + index - start
 
     def next_message(self) -> HandshakeMessage | NeedData:
         if len(self._buffer) < HANDSHAKE_HEADER_BYTES:
             return NEED_DATA
         length = int.from_bytes(self._buffer[1:4], "big")
         if length > MAX_HANDSHAKE_MESSAGE_BYTES:
+            at = self._stream_offset(1)
             raise DecodeError(
                 f"handshake message length {length} exceeds {MAX_HANDSHAKE_MESSAGE_BYTES} "
-                f"at offset {self._buffer_offset + 1}",
-                offset=self._buffer_offset + 1,
+                f"at offset {at}",
+                offset=at,
             )
         end = HANDSHAKE_HEADER_BYTES + length
         if len(self._buffer) < end:
@@ -172,9 +185,14 @@ class HandshakeReassembler:
         message = HandshakeMessage(
             msg_type=self._buffer[0],
             body=bytes(self._buffer[HANDSHAKE_HEADER_BYTES:end]),
-            offset=self._buffer_offset,
+            offset=self._stream_offset(0),
         )
+        # A message's offset is exact; offsets inside a body that spans records are not, since
+        # its fragments are joined without the record headers between them.
+        self._segments = [
+            (max(start - end, 0), offset + max(end - start, 0))
+            for index, (start, offset) in enumerate(self._segments)
+            if index + 1 == len(self._segments) or self._segments[index + 1][0] > end
+        ]
         del self._buffer[:end]
-        # Offsets after the first message of a record are approximate only across records.
-        self._buffer_offset += end
         return message
