@@ -22,10 +22,10 @@ from rich.console import Console
 from httpsaudit import __version__
 from httpsaudit.errors import ErrorKind, HttpsAuditError, UsageError
 from httpsaudit.net.dns import parse_resolver
-from httpsaudit.probes.base import DEFAULT_TIMEOUT_S, ScanOptions
+from httpsaudit.probes.base import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT_S, ScanOptions
 from httpsaudit.report import json as json_report
 from httpsaudit.report import terminal
-from httpsaudit.results import ProbeStatus, ScanResult
+from httpsaudit.results import ProbeId, ProbeStatus, ScanResult
 from httpsaudit.scan import ProgressCallback
 from httpsaudit.scan import scan as run_scan
 from httpsaudit.target import Target, parse_address, parse_target
@@ -198,6 +198,13 @@ def _positive_float(_context: click.Context, _parameter: click.Parameter, value:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write the report here (atomically) instead of stdout.",
 )
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1, 64),
+    default=DEFAULT_MAX_CONNECTIONS,
+    show_default=True,
+    help="Most connections open to the target at once.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and keep raw data in JSON.")
 @click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set).")
 def scan(
@@ -212,6 +219,7 @@ def scan(
     system_resolver: bool,
     output_format: str,
     output: Path | None,
+    max_connections: int,
     debug: bool,
     no_color: bool,
 ) -> None:
@@ -230,6 +238,7 @@ def scan(
             resolver=parse_resolver(resolver) if resolver is not None else None,
             system_resolver=system_resolver,
             ca_file=ca_file,
+            max_connections=max_connections,
         )
     except UsageError as exc:
         raise click.UsageError(exc.message) from exc
@@ -288,8 +297,10 @@ def _explain_outcomes(result: ScanResult, target: Target, debug: bool) -> None:
     for outcome in result.outcomes():
         if outcome.status is not ProbeStatus.FAILED or outcome.error is None:
             continue
+        # The timed connection speaks for the target; other probes say which one failed.
+        probe = "" if outcome.probe is ProbeId.CONNECTION else f"{outcome.probe.value} probe: "
         phase = f"{outcome.error.phase.value.upper()}: " if outcome.error.phase else ""
-        _fail(f"{target.display}: {phase}{outcome.error.message}")
+        _fail(f"{target.display}: {probe}{phase}{outcome.error.message}")
         if debug and outcome.traceback:
             click.echo(outcome.traceback, err=True)
     certificate = result.certificate.result

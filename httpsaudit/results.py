@@ -22,6 +22,15 @@ class ProbeId(enum.StrEnum):
 
     CONNECTION = "connection"
     CERTIFICATE = "certificate"
+    VERSIONS = "versions"
+    DOWNGRADE = "downgrade"
+    CIPHER_SUITES = "cipher_suites"
+    GROUPS = "groups"
+    KEY_EXCHANGE = "key_exchange"
+    FALSE_START = "false_start"
+    ALPN = "alpn"
+    HTTP3_HINTS = "http3_hints"
+    CLIENT_SIMULATION = "client_simulation"
 
 
 class ProbeStatus(enum.StrEnum):
@@ -267,6 +276,206 @@ class CertificateResult:
     certificate_message_bytes_exact: bool
 
 
+# -- Protocol versions ---------------------------------------------------------------------
+
+
+class Support(enum.StrEnum):
+    """A capability's verdict; ``unknown`` when the answer could not be read."""
+
+    SUPPORTED = "supported"
+    NOT_SUPPORTED = "not_supported"
+    NOT_TESTED = "not_tested"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSupport:
+    """One protocol version offered alone, and what the server did with it.
+
+    Supported only when the ServerHello names exactly the version offered: servers negotiate
+    down, and OpenSSL 3.0 answers old versions with an internal_error alert.
+    """
+
+    version: str
+    version_code: int
+    support: Support
+    answer: str  # server_hello, hello_retry_request, alert, closed, reset or timeout
+    server_version_code: int | None  # the version the ServerHello named, if any
+    alert: str | None
+    cipher_suite: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionsResult:
+    """Which versions the server speaks, and whether unusual but valid hellos upset it."""
+
+    versions: tuple[VersionSupport, ...]
+    supported: tuple[str, ...]
+    highest: str | None
+    lowest: str | None
+    tolerates_grease: bool | None  # RFC 8701 values in a TLS 1.3-capable hello
+    tolerates_large_hello: bool | None  # a hello of 512 bytes or more (RFC 7685 padding)
+    intolerance: tuple[str, ...]  # what went wrong, in words, when a tolerance test failed
+
+
+@dataclass(frozen=True, slots=True)
+class DowngradeResult:
+    """Protection against a forced fallback to an older version."""
+
+    fallback_scsv: Support  # RFC 7507: a fallback hello below the top version is refused
+    fallback_scsv_answer: str | None  # e.g. "alert inappropriate_fallback", "server_hello TLSv1.1"
+    downgrade_sentinel: bool | None  # RFC 8446 §4.1.3 DOWNGRD marker when offered TLS 1.2 max
+
+
+# -- Cipher suites, groups, key exchange ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CipherSuiteInfo:
+    """A cipher suite with the facts advice needs, so rules never look names up."""
+
+    name: str
+    code: int
+    key_exchange: str  # "ECDHE" | "DHE" | "ECDH" (static) | "DH" (anon only) | "RSA" | "any"
+    authentication: str  # "ECDSA" | "RSA" | "DSS" | "anon" | "any" (TLS 1.3)
+    encryption: str  # "AES-128-GCM", "CHACHA20-POLY1305", "AES-256-CBC", "3DES-EDE-CBC"...
+    mode: str  # "AEAD" | "CBC" | "stream" | "none"
+    encryption_bits: int
+    forward_secret: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VersionCipherSuites:
+    """Suites one version accepts; in the server's order when it has one."""
+
+    version: str
+    version_code: int
+    accepted: tuple[CipherSuiteInfo, ...]
+    preference: str  # "server" | "client" | "single" (one suite only) | "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class CipherSuitesResult:
+    """Accepted suites per version, the server's preference, and two choices that cost."""
+
+    versions: tuple[VersionCipherSuites, ...]
+    prefers_aes128_over_aes256: bool | None  # picks AES-128-GCM when offered both, AES-256 first
+    honours_chacha20_preference: bool | None  # picks ChaCha20 for a client that lists it first
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSupport:
+    """One key-exchange group tested alone in TLS 1.3 and TLS 1.2."""
+
+    group: str
+    code: int
+    tls13: Support
+    tls12: Support
+
+
+@dataclass(frozen=True, slots=True)
+class GroupsResult:
+    """Groups the server accepts, its preference, and the price of a browser-like hello."""
+
+    groups: tuple[GroupSupport, ...]
+    tls13_preference: tuple[str, ...]  # the server's order, most preferred first
+    tls13_preference_kind: str  # "server" | "client" | "tiered" | "single" | "unknown"
+    # The server's tiers, best first; inside a tier the client's order decides (OpenSSL 3.5+).
+    tls13_preference_tiers: tuple[tuple[str, ...], ...]
+    browser_hello_group: (
+        str | None
+    )  # group chosen for X25519MLKEM768 + x25519 with one x25519 share
+    browser_hello_retry: bool | None  # ... and whether that cost a HelloRetryRequest
+    dhe_prime_bits: int | None  # TLS 1.2 DHE: size of the server's prime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyExchangeResult:
+    """What TLS 1.2 key exchange a browser-like offer gets."""
+
+    tls12_supported: bool
+    kind: str | None  # "ECDHE" | "DHE" | "RSA"
+    cipher_suite: str | None
+    group: str | None
+    dh_prime_bits: int | None
+    static_rsa_accepted: bool | None  # any RSA key-transport suite accepted (no forward secrecy)
+
+
+@dataclass(frozen=True, slots=True)
+class FalseStartResult:
+    """TLS 1.2 False Start (RFC 7918) as browsers allow it: ECDHE + AEAD + ALPN negotiated.
+
+    That is Chrome's rule (BoringSSL ``ssl_can_false_start``), the strictest: Firefox also
+    requires ECDHE and AEAD but no longer ALPN. DHE does not qualify in either.
+    """
+
+    eligible: bool
+    moot: bool  # TLS 1.3 is offered (only then): a new connection is 1-RTT anyway
+    reasons: tuple[str, ...]  # why not, in words (empty when eligible)
+    cipher_suite: str | None
+    alpn: str | None
+
+
+# -- ALPN and HTTP/3 -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlpnResult:
+    """Application protocols the server selects."""
+
+    h2: Support
+    http11: Support
+    selected_for_browser_offer: str | None  # for "h2, http/1.1"
+
+
+@dataclass(frozen=True, slots=True)
+class SvcbRecord:
+    """One DNS HTTPS record (RFC 9460)."""
+
+    priority: int
+    target: str
+    alpn: tuple[str, ...]
+    port: int | None
+    ipv4hint: tuple[str, ...]
+    ipv6hint: tuple[str, ...]
+    ech: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Http3HintsResult:
+    """How a browser would learn it may use HTTP/3: Alt-Svc and the DNS HTTPS record."""
+
+    alt_svc: str | None
+    alt_svc_h3: bool
+    https_records: tuple[SvcbRecord, ...]
+    https_record_h3: bool
+    dns_status: str  # answer | nodata | nxdomain | servfail | timeout | error | not_queried
+
+
+# -- Client simulation ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedClient:
+    """A real client's first flight replayed, and what it would cost that client."""
+
+    client: str
+    version: str | None
+    cipher_suite: str | None
+    group: str | None
+    alpn: str | None  # TLS 1.2 only: in TLS 1.3 the server's choice travels encrypted
+    hello_retry_request: bool
+    round_trips: int | None  # before the client's first request byte leaves
+    failure: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSimulationResult:
+    """Handshake outcome per client profile."""
+
+    clients: tuple[SimulatedClient, ...]
+
+
 # -- Outcomes and the scan -----------------------------------------------------------------
 
 
@@ -322,9 +531,20 @@ class ScanResult:
     duration_ms: float
     connection: ProbeOutcome[ConnectionResult]
     certificate: ProbeOutcome[CertificateResult]
+    versions: ProbeOutcome[VersionsResult]
+    downgrade: ProbeOutcome[DowngradeResult]
+    cipher_suites: ProbeOutcome[CipherSuitesResult]
+    groups: ProbeOutcome[GroupsResult]
+    key_exchange: ProbeOutcome[KeyExchangeResult]
+    false_start: ProbeOutcome[FalseStartResult]
+    alpn: ProbeOutcome[AlpnResult]
+    http3_hints: ProbeOutcome[Http3HintsResult]
+    client_simulation: ProbeOutcome[ClientSimulationResult]
+    connections: int = 0  # every connection the scan opened to the target
 
     def outcomes(self) -> tuple[ProbeOutcome[object], ...]:
-        return (self.connection, self.certificate)
+        """Every probe's outcome, in ``ProbeId`` order."""
+        return tuple(getattr(self, probe_id.value) for probe_id in ProbeId)
 
     @property
     def reachable(self) -> bool:

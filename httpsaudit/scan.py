@@ -1,4 +1,5 @@
-"""The orchestrator: the timed connection runs alone first, then the probes that build on it.
+"""The orchestrator: the timed connection runs alone first, then every other probe as soon as
+the probes it builds on are done, concurrently under the per-address connection cap.
 
 Every probe ends as an outcome (completed, failed with what it measured, or skipped); one
 probe's failure never stops the scan, and a bug in a probe is reported, not raised.
@@ -6,18 +7,19 @@ probe's failure never stops the scan, and a bug in a probe is reported, not rais
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
+import threading
 import traceback
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from httpsaudit import __version__
 from httpsaudit.errors import ErrorKind, HttpsAuditError, Unsupported
 from httpsaudit.net.clock import Deadline, now_ns, ns_to_ms, wall_time
 from httpsaudit.net.openssl_client import ClientConfig, ReferenceClient
+from httpsaudit.probes import PROBES
 from httpsaudit.probes.base import Probe, ProbeContext, ProbeFailed, ScanOptions
-from httpsaudit.probes.certificate import CertificateProbe
-from httpsaudit.probes.connection import ConnectionProbe
 from httpsaudit.results import (
     ConnectionResult,
     ProbeError,
@@ -36,7 +38,7 @@ ProgressCallback = Callable[[str], None]
 def run_probe(probe: Probe[ResultT], context: ProbeContext) -> ProbeOutcome[ResultT]:
     """Run one probe and turn however it ends into an outcome."""
     started = now_ns()
-    before = context.connections
+    own = context.for_probe()
 
     def outcome(
         status: ProbeStatus,
@@ -52,7 +54,7 @@ def run_probe(probe: Probe[ResultT], context: ProbeContext) -> ProbeOutcome[Resu
             result=result,
             error=error,
             skip_reason=skip_reason,
-            connections=context.connections - before,
+            connections=own.connections,
             duration_ms=ns_to_ms(now_ns() - started),
             traceback=trace,
         )
@@ -60,7 +62,7 @@ def run_probe(probe: Probe[ResultT], context: ProbeContext) -> ProbeOutcome[Resu
     if context.deadline.expired:
         return outcome(ProbeStatus.SKIPPED, skip_reason="the scan's --timeout ran out")
     try:
-        result = probe.run(context)
+        result = probe.run(own)
     except ProbeFailed as failure:
         return outcome(ProbeStatus.FAILED, failure.partial, error=_error(failure.error))
     except Unsupported as exc:
@@ -77,7 +79,7 @@ def _error(exc: HttpsAuditError) -> ProbeError:
     return ProbeError(kind=exc.kind, phase=exc.phase, message=exc.message)
 
 
-def _skipped(probe_id: ProbeId, reason: str) -> ProbeOutcome[ResultT]:
+def _skipped(probe_id: ProbeId, reason: str) -> ProbeOutcome[Any]:
     return ProbeOutcome(probe=probe_id, status=ProbeStatus.SKIPPED, result=None, skip_reason=reason)
 
 
@@ -88,6 +90,65 @@ def _why_no_certificate(connection: ProbeOutcome[ConnectionResult]) -> str:
     if connection.status is ProbeStatus.SKIPPED:
         return "no certificate: the timed connection did not run"
     return "no certificate: the server sent none"
+
+
+def _blocked_reason(
+    probe: Probe[object], outcomes: Mapping[ProbeId, ProbeOutcome[object]]
+) -> str | None:
+    """Why a probe cannot run: a probe it needs did not complete."""
+    for needed in probe.requires:
+        outcome = outcomes[needed]
+        if outcome.completed:
+            continue
+        if needed is ProbeId.CONNECTION:
+            # Raw-hello probes need only an address: they explain a handshake our reference
+            # client could not finish (a TLS 1.0-only server, a broken middlebox).
+            connection = outcome.result
+            if isinstance(connection, ConnectionResult) and connection.tcp is not None:
+                continue
+            if probe.probe_id is ProbeId.CERTIFICATE:
+                return _why_no_certificate(outcome)  # type: ignore[arg-type]
+            return "the timed connection found no address that accepts connections"
+        return f"needs the {needed.value} probe, which {outcome.status.value}"
+    return None
+
+
+def run_probes(
+    context: ProbeContext,
+    probes: Mapping[ProbeId, Probe[object]],
+    notify: ProgressCallback,
+) -> dict[ProbeId, ProbeOutcome[object]]:
+    """The timed connection alone, then waves of ready probes in a bounded thread pool."""
+    outcomes = context.outcomes
+    notify(f"timed connection to {context.target.display}")
+    outcomes[ProbeId.CONNECTION] = run_probe(probes[ProbeId.CONNECTION], context)
+    pending = {probe_id: probe for probe_id, probe in probes.items() if probe_id not in outcomes}
+    workers = max(1, context.options.max_connections)
+    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="probe") as pool:
+        running: dict[concurrent.futures.Future[ProbeOutcome[object]], ProbeId] = {}
+        while pending or running:
+            for probe_id, probe in list(pending.items()):
+                if any(needed not in outcomes for needed in probe.requires):
+                    continue
+                del pending[probe_id]
+                reason = _blocked_reason(probe, outcomes)
+                if reason is not None:
+                    outcomes[probe_id] = _skipped(probe_id, reason)
+                    continue
+                notify(probe_id.value.replace("_", " "))
+                running[pool.submit(run_probe, probe, context)] = probe_id
+            if not running:
+                if pending:  # a requirement that no probe provides: a registry bug
+                    for probe_id in pending:
+                        outcomes[probe_id] = _skipped(probe_id, "its requirements never ran")
+                    pending.clear()
+                break
+            done, _ = concurrent.futures.wait(
+                running, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            for future in done:
+                outcomes[running.pop(future)] = future.result()
+    return outcomes
 
 
 def scan(
@@ -102,16 +163,13 @@ def scan(
         options=options,
         client=client,
         deadline=Deadline.after(options.timeout_s),
+        slots=threading.BoundedSemaphore(max(1, options.max_connections)),
     )
-    notify = progress or (lambda _message: None)
-    notify(f"timed connection to {target.display}")
-    connection = run_probe(ConnectionProbe(), context)
-    context.connection = connection
-    if connection.result is not None and connection.result.peer_certificates is not None:
-        notify("certificate chain")
-        certificate = run_probe(CertificateProbe(), context)
-    else:
-        certificate = _skipped(ProbeId.CERTIFICATE, _why_no_certificate(connection))
+    outcomes = run_probes(context, PROBES, progress or (lambda _message: None))
+    for probe_id in ProbeId:
+        outcomes.setdefault(probe_id, _skipped(probe_id, "not part of this scan"))
+    # Each outcome's result type is fixed by its probe; the mapping itself cannot say so.
+    by_field: dict[str, Any] = {probe_id.value: outcomes[probe_id] for probe_id in ProbeId}
     return ScanResult(
         tool_version=__version__,
         target=ScanTarget(
@@ -124,6 +182,6 @@ def scan(
         ),
         started_at=started_at.isoformat(timespec="seconds"),
         duration_ms=ns_to_ms(now_ns() - started),
-        connection=connection,
-        certificate=certificate,
+        connections=context.connections,
+        **by_field,
     )

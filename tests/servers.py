@@ -768,6 +768,8 @@ class DnsServer:
 
     CNAMEs are followed within ``records`` and the chain is returned in the answer section;
     unknown names get NXDOMAIN, and names mapped to ``[("DROP", "")]`` are never answered.
+    Values are zone-file text of any type dnspython knows, HTTPS (type 65, RFC 9460) included:
+    ``("HTTPS", '1 . alpn="h3,h2" port=443 ipv4hint=127.0.0.1')``.
     """
 
     def __init__(self, records: DnsRecords, *, ttl: int = 300, host: str = "127.0.0.1") -> None:

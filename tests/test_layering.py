@@ -50,6 +50,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "OpenSSL",
         "socket",
         "ssl",
+        "dns",
     ),
     "scan": ("httpsaudit.rules", "httpsaudit.report", "httpsaudit.cli", "rich", "click", "OpenSSL"),
     "report": (

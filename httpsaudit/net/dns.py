@@ -9,11 +9,13 @@ import socket
 from dataclasses import dataclass
 
 import dns.exception
+import dns.name
+import dns.rdtypes.svcbbase
 import dns.resolver
 
 from httpsaudit.errors import Phase, PhaseTimeout, ResolveError, UsageError
 from httpsaudit.net.clock import Deadline, now_ns, ns_to_ms
-from httpsaudit.results import DnsQuery, DnsResult
+from httpsaudit.results import DnsQuery, DnsResult, SvcbRecord
 
 DNS_PORT = 53
 # A and AAAA are asked side by side, as glibc and browsers do.
@@ -178,4 +180,66 @@ def resolve_system(name: str, port: int, deadline: Deadline) -> DnsResult:
         cname_chain=(),
         ttl_s=None,
         duration_ms=duration_ms,
+    )
+
+
+def resolve_https(
+    name: str, deadline: Deadline, *, server: ResolverAddress | None
+) -> tuple[str, tuple[SvcbRecord, ...]]:
+    """(status, records) of the DNS HTTPS record (RFC 9460); every DNS failure is a status.
+
+    ``--system-resolver`` cannot help here: getaddrinfo never returns HTTPS records.
+    """
+    if deadline.expired:
+        return "timeout", ()
+    try:
+        answer = _make_resolver(server).resolve(
+            name,
+            "HTTPS",
+            lifetime=max(deadline.remaining(), 0.001),
+            search=False,
+            raise_on_no_answer=False,
+        )
+    except dns.resolver.NXDOMAIN:
+        return "nxdomain", ()
+    except dns.resolver.LifetimeTimeout:
+        return "timeout", ()
+    except dns.resolver.NoNameservers:
+        return "servfail", ()
+    except (dns.exception.DNSException, ResolveError, OSError):
+        # No resolver configured, an unreadable resolv.conf, a malformed answer.
+        return "error", ()
+    if answer.rrset is None:
+        return "nodata", ()
+    records = tuple(
+        _svcb_record(rdata)
+        for rdata in answer.rrset
+        if isinstance(rdata, dns.rdtypes.svcbbase.SVCBBase)
+    )
+    return "answer", tuple(sorted(records, key=lambda record: (record.priority, record.target)))
+
+
+def _svcb_record(rdata: dns.rdtypes.svcbbase.SVCBBase) -> SvcbRecord:
+    """RFC 9460 §2.3: priority 0 is AliasMode; target "." means the owner name itself."""
+    params = rdata.params
+    key = dns.rdtypes.svcbbase.ParamKey
+    alpn = params.get(key.ALPN)
+    port = params.get(key.PORT)
+    ipv4 = params.get(key.IPV4HINT)
+    ipv6 = params.get(key.IPV6HINT)
+    target: dns.name.Name = rdata.target
+    return SvcbRecord(
+        priority=rdata.priority,
+        target="." if target == dns.name.root else target.to_text(omit_final_dot=True),
+        alpn=tuple(protocol.decode("ascii", "replace") for protocol in alpn.ids)
+        if isinstance(alpn, dns.rdtypes.svcbbase.ALPNParam)
+        else (),
+        port=port.port if isinstance(port, dns.rdtypes.svcbbase.PortParam) else None,
+        ipv4hint=tuple(str(address) for address in ipv4.addresses)
+        if isinstance(ipv4, dns.rdtypes.svcbbase.IPv4HintParam)
+        else (),
+        ipv6hint=tuple(str(address) for address in ipv6.addresses)
+        if isinstance(ipv6, dns.rdtypes.svcbbase.IPv6HintParam)
+        else (),
+        ech=key.ECH in params,
     )

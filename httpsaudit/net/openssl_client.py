@@ -7,7 +7,8 @@ the wire. This is the only module that imports pyOpenSSL; its errors stop here.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -154,15 +155,31 @@ class ReferenceClient:
 
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
-        self._context = make_context(config)
+        self._contexts = {config.alpn: make_context(config)}
+        self._lock = threading.Lock()
 
     @property
     def trust_store(self) -> str:
         """How reports name the trust anchors a chain was checked against."""
         return "system+ca-file" if self.config.ca_file is not None else "system"
 
-    def wrap(self, transport: TcpConnection, *, sni: str | None) -> OpenSSLConnection:
-        return OpenSSLConnection(self._context, transport, sni=sni, trust_store=self.trust_store)
+    def wrap(
+        self, transport: TcpConnection, *, sni: str | None, alpn: tuple[str, ...] | None = None
+    ) -> OpenSSLConnection:
+        """A client connection; ``alpn`` replaces the offered protocols (``()`` offers none)."""
+        return OpenSSLConnection(
+            self._context_for(self.config.alpn if alpn is None else alpn),
+            transport,
+            sni=sni,
+            trust_store=self.trust_store,
+        )
+
+    def _context_for(self, alpn: tuple[str, ...]) -> SSL.Context:
+        # ALPN is a Context setting; one Context per offer, made once (loading trust costs ms).
+        with self._lock:
+            if alpn not in self._contexts:
+                self._contexts[alpn] = make_context(replace(self.config, alpn=alpn))
+            return self._contexts[alpn]
 
 
 def _reasons(exc: SSL.Error) -> str:

@@ -3,21 +3,31 @@ way a probe reports a failure while keeping what it measured."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
-from httpsaudit.errors import HttpsAuditError
+from httpsaudit.errors import HttpsAuditError, Phase, PhaseTimeout, Unsupported
 from httpsaudit.net.clock import Deadline
 from httpsaudit.net.dns import ResolverAddress
 from httpsaudit.net.openssl_client import ReferenceClient
+from httpsaudit.net.raw_hello import HelloAnswer, ReadUntil, exchange_hello
+from httpsaudit.net.transport import TcpConnection
 from httpsaudit.results import ConnectionResult, ProbeId, ProbeOutcome
 from httpsaudit.target import Target
+from httpsaudit.tls.hello import ClientHelloSpec, client_hello_record
 
 # No single network step may take longer than this, whatever --timeout allows.
 PHASE_TIMEOUT_S = 10.0
 DEFAULT_TIMEOUT_S = 30.0
+# At most this many connections to one address at a time (sslyze and testssl.sh are politer
+# still by default; 5 keeps a full audit to a few seconds without looking like a flood).
+DEFAULT_MAX_CONNECTIONS = 5
+# A server that has not answered a ClientHello in this long is treated as not answering it.
+HELLO_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +40,33 @@ class ScanOptions:
     resolver: ResolverAddress | None = None
     system_resolver: bool = False
     ca_file: Path | None = None
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
 
-@dataclass(slots=True)
+ResultT = TypeVar("ResultT")
+ProbeResultT = TypeVar("ProbeResultT", covariant=True)
+
+
+class ConnectionCounter:
+    """Connections opened, counted per probe and rolled up into the scan's total."""
+
+    def __init__(self, parent: ConnectionCounter | None = None) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+        self._parent = parent
+
+    def increment(self) -> None:
+        with self._lock:
+            self._count += 1
+        if self._parent is not None:
+            self._parent.increment()
+
+    @property
+    def value(self) -> int:
+        return self._count
+
+
+@dataclass
 class ProbeContext:
     """Handed to each probe: the target, options, shared TLS setup and earlier outcomes."""
 
@@ -40,34 +74,92 @@ class ProbeContext:
     options: ScanOptions
     client: ReferenceClient
     deadline: Deadline
-    connection: ProbeOutcome[ConnectionResult] | None = None
-    _connections: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    outcomes: dict[ProbeId, ProbeOutcome[object]] = field(default_factory=dict)
+    counter: ConnectionCounter = field(default_factory=ConnectionCounter)
+    slots: threading.BoundedSemaphore | None = None
+
+    def for_probe(self) -> ProbeContext:
+        """A view for one probe: its own connection count, the same cap and deadline."""
+        if self.slots is None:
+            self.slots = threading.BoundedSemaphore(self.options.max_connections)
+        return replace(self, counter=ConnectionCounter(parent=self.counter))
+
+    @property
+    def connection(self) -> ProbeOutcome[ConnectionResult] | None:
+        """The timed connection's outcome (it always runs first)."""
+        outcome = self.outcomes.get(ProbeId.CONNECTION)
+        return outcome  # type: ignore[return-value]
+
+    def result_of(self, probe_id: ProbeId, kind: type[ResultT]) -> ResultT:
+        """The result of a probe this one requires; the scheduler ran it first."""
+        outcome = self.outcomes.get(probe_id)
+        result = outcome.result if outcome is not None else None
+        if not isinstance(result, kind):
+            raise Unsupported(f"needs the {probe_id.value} probe's result, which is missing")
+        return result
 
     def count_connection(self) -> None:
-        with self._lock:
-            self._connections += 1
+        self.counter.increment()
 
     @property
     def connections(self) -> int:
-        return self._connections
+        return self.counter.value
 
     def phase_deadline(self) -> Deadline:
         """A deadline for one network step: the phase cap, never past the scan's."""
         return self.deadline.child(PHASE_TIMEOUT_S)
 
+    def hello_deadline(self) -> Deadline:
+        """A deadline for one raw ClientHello and its answer."""
+        return self.deadline.child(HELLO_TIMEOUT_S)
 
-ResultT = TypeVar("ResultT", covariant=True)
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where the timed connection got through: every later probe goes there too."""
+        result = self.connection.result if self.connection is not None else None
+        if result is None or result.tcp is None:
+            raise Unsupported("no address: the timed connection did not connect")
+        return result.tcp.address, result.tcp.port
+
+    @contextlib.contextmanager
+    def tcp(self) -> Iterator[TcpConnection]:
+        """A TCP connection to the target under the per-address cap, closed on exit."""
+        slots = self.slots
+        if slots is None:
+            slots = self.slots = threading.BoundedSemaphore(self.options.max_connections)
+        address, port = self.address
+        if not slots.acquire(timeout=self.deadline.remaining()):
+            raise PhaseTimeout("no connection slot before the scan deadline", phase=Phase.TCP)
+        try:
+            self.count_connection()
+            transport = TcpConnection.connect(address, port, self.phase_deadline())
+            try:
+                yield transport
+            finally:
+                transport.close()
+        finally:
+            slots.release()
+
+    def hello(
+        self, spec: ClientHelloSpec, until: ReadUntil = ReadUntil.SERVER_HELLO
+    ) -> HelloAnswer:
+        """Send one raw ClientHello on a new connection and read the answer."""
+        with self.tcp() as transport:
+            return exchange_hello(
+                transport, client_hello_record(spec), self.hello_deadline(), until=until
+            )
+
+
 PartialT = TypeVar("PartialT")
 
 
-class Probe(Protocol[ResultT]):
+class Probe(Protocol[ProbeResultT]):
     """One capability: connections in, a frozen typed result out."""
 
     probe_id: ProbeId
     requires: tuple[ProbeId, ...]
 
-    def run(self, context: ProbeContext) -> ResultT: ...
+    def run(self, context: ProbeContext) -> ProbeResultT: ...
 
 
 class ProbeFailed(Exception, Generic[PartialT]):

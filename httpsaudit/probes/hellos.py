@@ -66,13 +66,16 @@ def hello_for_version(
     key_shares: tuple[KeyShare, ...] = (),
     alpn: tuple[str, ...] = (),
     fallback_scsv: bool = False,
+    avoid_f5_sizes: bool = False,
 ) -> ClientHelloSpec:
     """A hello offering ``version`` alone.
 
     TLS 1.3 goes in supported_versions (legacy_version stays 0x0303, RFC 8446 §4.1.2) with,
     by default, an empty key_share: a server that can use one of our groups then answers with
     a HelloRetryRequest naming its choice, which is all a probe needs. Older versions go in
-    legacy_version and carry no supported_versions.
+    legacy_version and carry no supported_versions. Hellos stay unpadded unless
+    ``avoid_f5_sizes``: a version probe must not be confused with a size intolerance, which the
+    versions probe tests on its own.
     """
     suites = cipher_suites if cipher_suites is not None else suites_for_version(version)
     if fallback_scsv:
@@ -89,6 +92,7 @@ def hello_for_version(
             key_shares=key_shares,
             alpn=alpn,
             psk_modes=(PSK_DHE_KE,),
+            avoid_f5_sizes=avoid_f5_sizes,
         )
     return ClientHelloSpec(
         random=client_random(),
@@ -100,6 +104,7 @@ def hello_for_version(
         renegotiation_info=False,  # the SCSV above says the same, and SSL 3.0 has no extensions
         extended_master_secret=version > ProtocolVersion.SSLv3,
         with_extensions=version > ProtocolVersion.SSLv3,
+        avoid_f5_sizes=avoid_f5_sizes,
     )
 
 

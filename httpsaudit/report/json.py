@@ -48,6 +48,7 @@ def report_dict(
         "started_at": scan.started_at,
         "duration_ms": scan.duration_ms,
         "reachable": scan.reachable,
+        "connections": scan.connections,
         "probes": {
             outcome.probe.value: _convert(outcome, debug=debug) for outcome in scan.outcomes()
         },

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,19 +23,34 @@ from rich.text import Text
 
 from httpsaudit.errors import Phase
 from httpsaudit.results import (
+    AlpnResult,
     CertificateInfo,
     CertificateResult,
+    CipherSuiteInfo,
+    CipherSuitesResult,
+    ClientSimulationResult,
     ConnectionResult,
     Direction,
     DnsResult,
+    DowngradeResult,
+    FalseStartResult,
     Flight,
+    GroupsResult,
+    Http3HintsResult,
     HttpResponse,
+    KeyExchangeResult,
     ProbeError,
     ProbeOutcome,
     ProbeStatus,
     ScanResult,
+    Support,
+    SvcbRecord,
     TlsHandshake,
+    VersionCipherSuites,
+    VersionsResult,
+    VersionSupport,
 )
+from httpsaudit.tls.codes import version_label
 
 # Certificates closer than this to expiry are shown as a warning.
 EXPIRY_WARNING_DAYS = 30
@@ -86,10 +102,11 @@ class _Glyphs:
     bullet: str
     dash: str
     then: str
+    check: str
 
 
-_UNICODE = _Glyphs("█", "→", "←", "≈", "✗", "•", "—", "→")
-_ASCII = _Glyphs("#", "->", "<-", "~", "x", "*", "-", "->")
+_UNICODE = _Glyphs("█", "→", "←", "≈", "✗", "•", "—", "→", "✓")
+_ASCII = _Glyphs("#", "->", "<-", "~", "x", "*", "-", "->", "+")
 
 
 def render(scan: ScanResult, console: Console) -> None:
@@ -106,6 +123,13 @@ def render(scan: ScanResult, console: Console) -> None:
     _section(console, "Negotiated", _negotiated(scan))
     _section(console, "HTTP", _http(scan))
     _section(console, "DNS", _dns(scan, glyphs))
+    section_width = console.width - _INDENT
+    _section(console, "Protocol versions", _protocol_versions(scan, glyphs))
+    _section(console, "Cipher suites", _cipher_suites(scan, glyphs, section_width))
+    _section(console, "Key exchange", _key_exchange(scan, glyphs))
+    _section(console, "False Start", _false_start(scan, glyphs))
+    _section(console, "ALPN and HTTP/3", _alpn_and_http3(scan, glyphs))
+    _section(console, "Client simulation", _client_simulation(scan, glyphs, section_width))
     _section(console, "Certificate chain", _certificates(scan, glyphs))
     _section(console, "Probes", _probes(scan, glyphs))
 
@@ -673,6 +697,530 @@ def _dns(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
     return _kv(rows)
 
 
+# -- capability probes: shared pieces ------------------------------------------------------
+
+# A name too wide for its column breaks after an underscore; its later lines start this far in.
+_CONTINUATION = "  "
+# Below this many cells a name column is not worth shrinking further: rich folds it instead.
+_MIN_NAME_WIDTH = 16
+# Table columns are one cell of padding each side, so neighbours sit this far apart.
+_COLUMN_GAP = 2
+# Whose order a list of suites or groups is in (results.py documents the four values).
+_PREFERENCE_WORDS = {
+    "server": "in the server's order",
+    "client": "the server follows the client's order",
+    "single": "the only one accepted",
+    "unknown": "order unknown",
+}
+
+
+def _not_completed(outcome: ProbeOutcome[object]) -> Text | None:
+    """One line for a probe that did not complete: why it was skipped, or how it failed."""
+    if outcome.status is ProbeStatus.COMPLETED:
+        return None
+    if outcome.status is ProbeStatus.SKIPPED:
+        reason = outcome.skip_reason or "no reason given"
+        return Text.assemble(("skipped: ", "yellow"), _clean(reason))
+    line = Text("failed: ", style="bold red")
+    if outcome.error is not None:
+        line.append_text(_error_detail(outcome.error))
+    return line
+
+
+def _status_rows(label: str, outcome: ProbeOutcome[object]) -> list[tuple[str, RenderableType]]:
+    """The key/value row saying why ``label`` has no (complete) result; none when it has."""
+    line = _not_completed(outcome)
+    return [] if line is None else [(label, line)]
+
+
+def _support(value: Support, glyphs: _Glyphs, yes: str = "yes", no: str = "no") -> Text:
+    """A verdict as a glyph and a word; the word alone carries the fact."""
+    if value == Support.SUPPORTED:
+        return Text(f"{glyphs.check} {yes}", style="bold")
+    if value == Support.NOT_SUPPORTED:
+        return Text(f"{glyphs.cross} {no}")
+    if value == Support.NOT_TESTED:
+        return _dim(f"{glyphs.dash} not tested")
+    return Text("? unknown", style="yellow")
+
+
+def _tristate(value: bool | None, glyphs: _Glyphs) -> Text:
+    """yes / no / a dash for a question that had no answer."""
+    if value is None:
+        return _dim(glyphs.dash)
+    return Text(_yes_no(value))
+
+
+def _break_name(name: str, width: int) -> str:
+    """An IANA-style name over lines of at most ``width`` cells, broken after underscores.
+
+    ``_WITH_`` is the natural break of a TLS 1.2 suite name (key exchange | cipher), so it is
+    tried first; otherwise lines are filled greedily.
+    """
+    if len(name) <= width:
+        return name
+    head, separator, tail = name.partition("_WITH_")
+    if separator and len(head + separator) <= width and len(_CONTINUATION + tail) <= width:
+        return f"{head}{separator}\n{_CONTINUATION}{tail}"
+    lines: list[str] = []
+    line = ""
+    for piece in re.findall(r"[^_]*_|[^_]+", name):
+        limit = width - (len(_CONTINUATION) if lines else 0)
+        if line and len(line) + len(piece) > limit:
+            lines.append(line)
+            line = piece
+        else:
+            line += piece
+    lines.append(line)
+    return "\n".join([lines[0], *(_CONTINUATION + rest for rest in lines[1:])])
+
+
+def _widest(cells: Iterable[str]) -> int:
+    """Cells taken by the longest line of any of ``cells`` (0 for none)."""
+    return max((len(line) for cell in cells for line in cell.split("\n")), default=0)
+
+
+def _name_width(others: Sequence[Sequence[str]], table_width: int) -> int:
+    """Cells left for a name column beside columns holding ``others`` (header, then cells)."""
+    used = sum(_widest(column) for column in others)
+    return max(_MIN_NAME_WIDTH, table_width - used - _COLUMN_GAP * len(others))
+
+
+def _table(*headers: str) -> Table:
+    table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+    for header in headers:
+        table.add_column(header, no_wrap=True)
+    return table
+
+
+# -- protocol versions and downgrade -------------------------------------------------------
+
+
+def _hello_answer(entry: VersionSupport) -> Text:
+    """How the server answered one version's hello, in the words of the protocol."""
+    named = {"server_hello": "ServerHello", "hello_retry_request": "HelloRetryRequest"}
+    if entry.answer in named:
+        line = Text(named[entry.answer])
+        if entry.server_version_code is not None:
+            line.append(f" {_clean(version_label(entry.server_version_code))}")
+        if entry.cipher_suite:
+            line.append(f", {_clean(entry.cipher_suite)}")
+        if (
+            entry.server_version_code is not None
+            and entry.server_version_code != entry.version_code
+        ):
+            line.append(" (negotiated down)", style="yellow")
+        return line
+    if entry.answer == "alert":
+        return Text(f"alert {_clean(entry.alert)}" if entry.alert else "alert")
+    words = {
+        "closed": "connection closed without an answer",
+        "reset": "connection reset",
+        "timeout": "no answer before the deadline",
+    }
+    return _text(words.get(entry.answer, entry.answer))
+
+
+def _tolerance(value: bool | None) -> Text:
+    if value is None:
+        return _dim("not tested")
+    return Text("tolerated") if value else Text("NOT tolerated", style="bold yellow")
+
+
+def _versions_table(result: VersionsResult, glyphs: _Glyphs) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    for entry in result.versions:
+        table.add_row(
+            _text(entry.version),
+            _support(entry.support, glyphs, "supported", "not supported"),
+            _hello_answer(entry),
+        )
+    return table
+
+
+def _tolerance_rows(result: VersionsResult, glyphs: _Glyphs) -> list[tuple[str, RenderableType]]:
+    rows: list[tuple[str, RenderableType]] = [
+        ("GREASE", _tolerance(result.tolerates_grease)),
+        ("large hello", _tolerance(result.tolerates_large_hello)),
+    ]
+    if result.intolerance:
+        problems = [_text(problem, "yellow") for problem in result.intolerance]
+        rows.append(("what went wrong", _bullets(problems, glyphs)))
+    return rows
+
+
+def _downgrade_rows(result: DowngradeResult) -> list[tuple[str, RenderableType]]:
+    verdicts = {
+        Support.SUPPORTED: Text("honoured"),
+        Support.NOT_SUPPORTED: Text("NOT honoured", style="bold yellow"),
+        Support.NOT_TESTED: _dim("not tested"),
+        Support.UNKNOWN: Text("unknown", style="yellow"),
+    }
+    scsv = verdicts.get(result.fallback_scsv, _text(result.fallback_scsv)).copy()
+    if result.fallback_scsv_answer:
+        scsv.append(f" ({_clean(result.fallback_scsv_answer)})")
+    if result.downgrade_sentinel is None:
+        sentinel = _dim("not tested")
+    elif result.downgrade_sentinel:
+        sentinel = Text("sent to a client that offers at most TLS 1.2")
+    else:
+        sentinel = Text("NOT sent to a client that offers at most TLS 1.2", style="yellow")
+    return [("TLS_FALLBACK_SCSV", scsv), ("downgrade sentinel", sentinel)]
+
+
+def _protocol_versions(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
+    parts: list[RenderableType] = []
+    rows = _status_rows("versions", scan.versions)
+    if scan.versions.result is not None:
+        parts += [_versions_table(scan.versions.result, glyphs), Text("")]
+        rows += _tolerance_rows(scan.versions.result, glyphs)
+    rows += _status_rows("downgrade", scan.downgrade)
+    if scan.downgrade.result is not None:
+        rows += _downgrade_rows(scan.downgrade.result)
+    return Group(*parts, _kv(rows))
+
+
+# -- cipher suites -------------------------------------------------------------------------
+
+_SUITE_HEADERS = ("kex", "auth", "encryption", "mode", "bits", "FS")
+
+
+def _suite_cells(info: CipherSuiteInfo) -> list[str]:
+    cells = [
+        info.key_exchange,
+        info.authentication,
+        info.encryption,
+        info.mode,
+        str(info.encryption_bits),
+        _yes_no(info.forward_secret),
+    ]
+    return [_clean(cell) for cell in cells]
+
+
+def _suites_heading(suites: VersionCipherSuites) -> Text:
+    heading = Text(_clean(suites.version), style="bold")
+    count = len(suites.accepted)
+    if count == 0:
+        heading.append(": no suite accepted")
+    elif suites.preference == "single" or count == 1:
+        heading.append(f": {_plural(count, 'suite')}")
+    else:
+        preference = _PREFERENCE_WORDS.get(suites.preference, _clean(suites.preference))
+        heading.append(f": {count} suites, {preference}")
+    return heading
+
+
+def _suites_tables(result: CipherSuitesResult, table_width: int) -> list[RenderableType]:
+    """One table per version, their columns as wide as each other's so they line up."""
+    accepted = [info for entry in result.versions for info in entry.accepted]
+    cells = [_suite_cells(info) for info in accepted]
+    columns = [
+        [header, *(row[index] for row in cells)] for index, header in enumerate(_SUITE_HEADERS)
+    ]
+    width = _name_width(columns, table_width)
+    names = [_break_name(_clean(info.name), width) for info in accepted]
+    widths = [_widest(["suite", *names]), *(_widest(column) for column in columns)]
+    rows = iter(zip(names, cells, strict=True))
+    parts: list[RenderableType] = []
+    for entry in result.versions:
+        parts.append(_suites_heading(entry))
+        if not entry.accepted:
+            continue
+        table = _table("suite", *_SUITE_HEADERS)
+        for column, column_width in zip(table.columns, widths, strict=True):
+            column.min_width = column_width
+        table.columns[0].overflow = "fold"
+        for header in ("bits", "FS"):
+            table.columns[_SUITE_HEADERS.index(header) + 1].justify = "right"
+        for name, row in itertools.islice(rows, len(entry.accepted)):
+            table.add_row(Text(name), *(Text(cell) for cell in row))
+        parts.append(Padding(table, (0, 0, 0, _INDENT)))
+    return parts
+
+
+def _choice(label: str, value: bool | None, glyphs: _Glyphs) -> Text:
+    return Text.assemble(f"{label}: ", _tristate(value, glyphs))
+
+
+def _cipher_suites(scan: ScanResult, glyphs: _Glyphs, section_width: int) -> RenderableType:
+    outcome = scan.cipher_suites
+    result: CipherSuitesResult | None = outcome.result
+    parts: list[RenderableType] = []
+    line = _not_completed(outcome)
+    if line is not None:
+        parts.append(line)
+    if result is None:
+        return Group(*parts)
+    # Each version's table sits one indent deeper than its heading.
+    parts.extend(_suites_tables(result, section_width - _INDENT))
+    if not result.versions:
+        parts.append(_dim("no protocol version was enumerated"))
+    parts.append(Text(""))
+    parts.append(
+        _choice("prefers AES-128-GCM over AES-256-GCM", result.prefers_aes128_over_aes256, glyphs)
+    )
+    parts.append(
+        _choice(
+            "honours a client's ChaCha20 preference", result.honours_chacha20_preference, glyphs
+        )
+    )
+    return Group(*parts)
+
+
+# -- key exchange --------------------------------------------------------------------------
+
+
+def _groups_table(result: GroupsResult, glyphs: _Glyphs) -> Table:
+    table = _table("group", "TLS 1.3", "TLS 1.2")
+    for entry in result.groups:
+        table.add_row(
+            _text(entry.group), _support(entry.tls13, glyphs), _support(entry.tls12, glyphs)
+        )
+    return table
+
+
+def _groups_rows(result: GroupsResult) -> list[tuple[str, RenderableType]]:
+    rows: list[tuple[str, RenderableType]] = []
+    if not result.tls13_preference:
+        verdicts = {entry.tls13 for entry in result.groups}
+        if Support.SUPPORTED in verdicts:
+            missing = "not ranked"
+        elif verdicts <= {Support.NOT_TESTED}:
+            missing = "not tested (no TLS 1.3)"
+        else:
+            missing = "no TLS 1.3 group accepted"
+        rows.append(("TLS 1.3 preference", _dim(missing)))
+    else:
+        order = Text(", ".join(_clean(group) for group in result.tls13_preference))
+        kind = _PREFERENCE_WORDS.get(result.tls13_preference_kind, result.tls13_preference_kind)
+        order.append(f" ({_clean(kind)})")
+        rows.append(("TLS 1.3 preference", order))
+    group = _clean(result.browser_hello_group) if result.browser_hello_group else None
+    if result.browser_hello_retry:
+        browser = Text(f"{group or 'a group'}: ")
+        browser.append("costs a HelloRetryRequest (+1 round trip)", style="bold yellow")
+    elif group is not None:
+        browser = Text(f"{group}: no HelloRetryRequest")
+    elif result.browser_hello_retry is None:
+        browser = _dim("not tested")
+    else:
+        browser = Text("refused", style="yellow")
+    rows.append(("browser-like hello", browser))
+    rows.append(("", _dim("(X25519MLKEM768 + x25519 listed, one x25519 key share)")))
+    return rows
+
+
+def _key_exchange_rows(result: KeyExchangeResult) -> list[tuple[str, RenderableType]]:
+    if not result.tls12_supported:
+        return [("TLS 1.2 exchange", _dim("the server does not offer TLS 1.2"))]
+    if result.kind == "ECDHE":
+        chosen = Text(f"ECDHE, {_clean(result.group)}" if result.group else "ECDHE")
+    elif result.kind == "DHE":
+        bits = f", {result.dh_prime_bits}-bit prime" if result.dh_prime_bits is not None else ""
+        chosen = Text(f"DHE{bits}")
+    elif result.kind == "RSA":
+        chosen = Text("RSA key transport: no forward secrecy", style="bold yellow")
+    else:
+        chosen = _dim("none agreed")
+    rows: list[tuple[str, RenderableType]] = [("TLS 1.2 exchange", chosen)]
+    if result.cipher_suite:
+        rows.append(("TLS 1.2 suite", _text(result.cipher_suite)))
+    if result.static_rsa_accepted is None:
+        static = _dim("not tested")
+    elif result.static_rsa_accepted:
+        static = Text("accepted (no forward secrecy)", style="yellow")
+    else:
+        static = Text("not accepted")
+    rows.append(("static RSA", static))
+    return rows
+
+
+def _key_exchange(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
+    groups = scan.groups.result
+    exchange = scan.key_exchange.result
+    parts: list[RenderableType] = []
+    rows = _status_rows("groups", scan.groups)
+    if groups is not None:
+        parts += [_groups_table(groups, glyphs), Text("")]
+        rows += _groups_rows(groups)
+    rows += _status_rows("TLS 1.2 exchange", scan.key_exchange)
+    if exchange is not None:
+        rows += _key_exchange_rows(exchange)
+    # The groups probe offers DHE alone; say what it found unless the browser offer said it.
+    shown_bits = exchange.dh_prime_bits if exchange is not None else None
+    if groups is not None and groups.dhe_prime_bits not in (None, shown_bits):
+        rows.append(("TLS 1.2 DHE prime", Text(f"{groups.dhe_prime_bits} bits")))
+    return Group(*parts, _kv(rows))
+
+
+# -- False Start ---------------------------------------------------------------------------
+
+
+def _false_start(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
+    outcome = scan.false_start
+    result: FalseStartResult | None = outcome.result
+    parts: list[RenderableType] = []
+    line = _not_completed(outcome)
+    if line is not None:
+        parts.append(line)
+    if result is None:
+        return Group(*parts)
+    rows: list[tuple[str, RenderableType]] = [
+        ("eligible", Text("yes") if result.eligible else Text("no", style="yellow"))
+    ]
+    if result.reasons:
+        rows.append(("why not", _bullets([_text(reason) for reason in result.reasons], glyphs)))
+    rows.append(
+        ("TLS 1.2 suite", _text(result.cipher_suite) if result.cipher_suite else _dim("none"))
+    )
+    rows.append(("ALPN", _text(result.alpn) if result.alpn else _dim("none negotiated")))
+    parts.append(_kv(rows))
+    if result.moot:
+        parts.append(
+            _dim("moot: TLS 1.3 is offered, and it takes 1 round trip without False Start")
+        )
+    return Group(*parts)
+
+
+# -- ALPN and HTTP/3 -----------------------------------------------------------------------
+
+
+def _svcb(record: SvcbRecord) -> Text:
+    """An HTTPS record in zone-file order: priority, target, then its parameters."""
+    words = [str(record.priority), _clean(record.target)]
+    if record.alpn:
+        words.append(f"alpn={_clean(','.join(record.alpn))}")
+    if record.port is not None:
+        words.append(f"port={record.port}")
+    if record.ipv4hint:
+        words.append(f"ipv4hint={_clean(','.join(record.ipv4hint))}")
+    if record.ipv6hint:
+        words.append(f"ipv6hint={_clean(','.join(record.ipv6hint))}")
+    if record.ech:
+        words.append("ech")
+    return Text(" ".join(words))
+
+
+def _https_records(result: Http3HintsResult) -> RenderableType:
+    if result.https_records:
+        return Group(*(_svcb(record) for record in result.https_records))
+    words = {
+        "answer": "none",
+        "nodata": "none (the name has no HTTPS record)",
+        "nxdomain": "none (NXDOMAIN)",
+        "timeout": "no answer (timeout)",
+        "error": "the query failed",
+        "not_queried": "not queried",
+    }
+    return _dim(words.get(result.dns_status, _clean(result.dns_status)))
+
+
+def _alpn_rows(result: AlpnResult, glyphs: _Glyphs) -> list[tuple[str, RenderableType]]:
+    chosen = result.selected_for_browser_offer
+    return [
+        ("ALPN h2", _support(result.h2, glyphs, "supported", "not supported")),
+        ("ALPN http/1.1", _support(result.http11, glyphs, "supported", "not supported")),
+        ("ALPN h2, http/1.1", _text(f"{chosen} chosen") if chosen else _dim("nothing chosen")),
+    ]
+
+
+def _http3_rows(result: Http3HintsResult) -> list[tuple[str, RenderableType]]:
+    alt_svc = _text(result.alt_svc) if result.alt_svc else _dim("none")
+    sources = [
+        name
+        for name, present in (("Alt-Svc", result.alt_svc_h3), ("DNS", result.https_record_h3))
+        if present
+    ]
+    summary = Text(f"advertised by {' and '.join(sources)}") if sources else _dim("not advertised")
+    return [
+        ("Alt-Svc", alt_svc),
+        ("DNS HTTPS records", _https_records(result)),
+        ("HTTP/3", summary),
+    ]
+
+
+def _alpn_and_http3(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
+    rows = _status_rows("ALPN", scan.alpn)
+    if scan.alpn.result is not None:
+        rows += _alpn_rows(scan.alpn.result, glyphs)
+    rows += _status_rows("HTTP/3 hints", scan.http3_hints)
+    if scan.http3_hints.result is not None:
+        rows += _http3_rows(scan.http3_hints.result)
+    return _kv(rows)
+
+
+# -- client simulation ---------------------------------------------------------------------
+
+
+_CLIENT_HEADERS = ("client", "version", "suite", "group", "HRR", "round\ntrips")
+# When the table is too wide, profile names wrap between words down to this many cells before
+# suite names are broken.
+_CLIENT_NAME_MIN_WIDTH = 20
+
+
+def _client_simulation(scan: ScanResult, glyphs: _Glyphs, section_width: int) -> RenderableType:
+    outcome = scan.client_simulation
+    result: ClientSimulationResult | None = outcome.result
+    parts: list[RenderableType] = []
+    line = _not_completed(outcome)
+    if line is not None:
+        parts.append(line)
+    if result is None:
+        return Group(*parts)
+    if not result.clients:
+        return Group(*parts, _dim("no client profile was run"))
+    rows: list[list[str]] = []
+    for client in result.clients:
+        failed = client.failure is not None
+        rows.append(
+            [
+                _clean(client.client),
+                f"{glyphs.cross} failed" if failed else _clean(client.version or glyphs.dash),
+                _clean(client.cipher_suite or glyphs.dash),
+                _clean(client.group or glyphs.dash),
+                glyphs.dash if failed else _yes_no(client.hello_retry_request),
+                str(client.round_trips) if client.round_trips is not None else glyphs.dash,
+            ]
+        )
+    columns = [
+        [header, *(row[index] for row in rows)] for index, header in enumerate(_CLIENT_HEADERS)
+    ]
+    others = [*columns[1:2], *columns[3:]]
+    # Profile names wrap first (down to a floor) so that suite names can stay whole.
+    room_with_whole_suites = _name_width([*others, columns[2]], section_width)
+    client_width = min(_widest(columns[0]), max(_CLIENT_NAME_MIN_WIDTH, room_with_whole_suites))
+    width = _name_width([["x" * client_width], *others], section_width)
+    table = _table(*_CLIENT_HEADERS)
+    table.columns[0].no_wrap = False
+    table.columns[0].max_width = client_width
+    table.columns[2].overflow = "fold"
+    table.columns[5].justify = "right"
+    for client, cells in zip(result.clients, rows, strict=True):
+        style = "bold red" if client.failure is not None else ""
+        hrr_style = "yellow" if client.hello_retry_request else ""
+        table.add_row(
+            Text(cells[0]),
+            Text(cells[1], style=style),
+            Text(_break_name(cells[2], width)),
+            Text(cells[3]),
+            Text(cells[4], style=hrr_style),
+            Text(cells[5]),
+        )
+    parts.append(table)
+    failures = [
+        Text.assemble((_clean(client.client), "bold"), ": ", _clean(client.failure))
+        for client in result.clients
+        if client.failure is not None
+    ]
+    if failures:
+        parts.append(_bullets(failures, glyphs))
+    parts.append(_dim("round trips: before the client's first request byte leaves"))
+    return Group(*parts)
+
+
 # -- certificates --------------------------------------------------------------------------
 
 
@@ -798,14 +1346,18 @@ def _certificates(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
 # -- probe footer --------------------------------------------------------------------------
 
 
+def _error_detail(error: ProbeError) -> Text:
+    """``kind in Phase: message``: the stable kind first, for people who grep."""
+    return Text.assemble(
+        (f"{error.kind.value}", "bold red"),
+        f" in {_phase_name(error.phase)}: " if error.phase is not None else ": ",
+        _clean(_error_text(error)),
+    )
+
+
 def _probe_detail(outcome: ProbeOutcome[object]) -> Text:
     if outcome.error is not None:
-        error = outcome.error
-        return Text.assemble(
-            (f"{error.kind.value}", "bold red"),
-            f" in {_phase_name(error.phase)}: " if error.phase is not None else ": ",
-            _clean(_error_text(error)),
-        )
+        return _error_detail(outcome.error)
     if outcome.skip_reason is not None:
         return _text(outcome.skip_reason, "yellow")
     return Text("")

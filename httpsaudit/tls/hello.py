@@ -17,6 +17,7 @@ GREASE_VALUES = tuple(0x0A0A + 0x1010 * index for index in range(16))
 # RFC 7685 §4 / RFC 8446 §4.1.2: hellos between 256 and 511 bytes trip old F5 load balancers;
 # clients pad them past 512. Our "large hello" probe pads to at least this size.
 LARGE_HELLO_BYTES = 512
+F5_HANG_MIN_BYTES = 256
 MAX_PLAINTEXT_RECORD_BYTES = 2**14
 # Signature schemes a modern client offers (RFC 8446 §4.2.3), ECDSA and RSA-PSS first.
 DEFAULT_SIGNATURE_SCHEMES = (
@@ -56,6 +57,7 @@ class ClientHelloSpec:
     psk_modes: tuple[int, ...] = ()
     grease: tuple[int, ...] = ()
     pad_to_bytes: int = 0
+    avoid_f5_sizes: bool = False  # pad a hello of 256-511 bytes to 512, as BoringSSL does
     extra_extensions: tuple[tuple[int, bytes], ...] = field(default=())
     with_extensions: bool = True
 
@@ -129,8 +131,9 @@ def _extensions(spec: ClientHelloSpec) -> list[bytes]:
         extensions.append(_extension(ExtensionType.SIGNATURE_ALGORITHMS, schemes))
     if spec.key_shares is not None:
         shares = spec.key_shares
-        if len(grease) > 2:
-            shares = (KeyShare(grease[2], b"\x00"), *shares)
+        if len(grease) > 1:
+            # RFC 8446 §4.2.8: a share must name a listed group, so reuse the GREASE group.
+            shares = (KeyShare(grease[1], b"\x00"), *shares)
         extensions.append(_extension(ExtensionType.KEY_SHARE, _key_shares(shares)))
     if spec.psk_modes:
         modes = Writer().opaque(1, bytes(spec.psk_modes), "ke_modes").getvalue()
@@ -157,9 +160,12 @@ def build_client_hello(spec: ClientHelloSpec) -> bytes:
         suites = (spec.grease[0], *suites)
     extensions = _extensions(spec) if spec.with_extensions else []
     body = _hello_body(spec, suites, extensions)
-    if spec.pad_to_bytes and spec.with_extensions:
+    pad_to = spec.pad_to_bytes
+    if spec.avoid_f5_sizes and F5_HANG_MIN_BYTES <= len(body) + 4 < LARGE_HELLO_BYTES:
+        pad_to = max(pad_to, LARGE_HELLO_BYTES)
+    if pad_to and spec.with_extensions:
         # RFC 7685: the padding extension fills the hello up to the wanted size.
-        missing = spec.pad_to_bytes - (len(body) + 4)
+        missing = pad_to - (len(body) + 4)
         if missing > 0:
             padding = _extension(ExtensionType.PADDING, bytes(max(0, missing - 4)))
             body = _hello_body(spec, suites, [*extensions, padding])

@@ -180,3 +180,12 @@ def parse_server_key_exchange(reader: Reader, *, ecdhe: bool) -> ServerKeyExchan
     prime = reader.opaque(2, "dh_p", minimum=1, maximum=2**16 - 1)
     prime_bits = int.from_bytes(prime, "big").bit_length()
     return ServerKeyExchange(named_group=None, dh_prime_bits=prime_bits)
+
+
+def parse_alpn_selection(reader: Reader) -> str:
+    """RFC 7301 §3.1: the server's ALPN extension carries exactly one protocol name."""
+    names = reader.sub_reader(2, "protocol_name_list", minimum=2, maximum=2**16 - 1)
+    reader.expect_end("application_layer_protocol_negotiation")
+    name = names.opaque(1, "protocol_name", minimum=1, maximum=255)
+    names.expect_end("protocol_name_list (a server selects one protocol)")
+    return name.decode("ascii", "replace")

@@ -36,6 +36,7 @@ _CIPHERS: dict[str, tuple[str, str, int]] = {
     "CAMELLIA_128_CBC": ("CAMELLIA-128-CBC", "CBC", 128),
     "CAMELLIA_256_CBC": ("CAMELLIA-256-CBC", "CBC", 256),
     "3DES_EDE_CBC": ("3DES-EDE-CBC", "CBC", 112),
+    "DES_CBC": ("DES-CBC", "CBC", 56),
     "SEED_CBC": ("SEED-CBC", "CBC", 128),
     "IDEA_CBC": ("IDEA-CBC", "CBC", 128),
     "RC4_128": ("RC4-128", "stream", 128),

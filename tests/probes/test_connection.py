@@ -213,7 +213,7 @@ def test_dns_phase_with_cname_chain_ttl_and_server(pki: TestPKI) -> None:
         "A": "answer",
         "AAAA": "nodata",
     }
-    assert queries == 2
+    assert queries == 3  # A and AAAA for the connection, HTTPS for the HTTP/3 hints
     assert connection.samples[0].dns_ms == dns.duration_ms
     # And the certificate's *.lab.test covers the name
     certificate = result.certificate.result

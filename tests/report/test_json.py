@@ -7,7 +7,9 @@ and real scans of loopback lab servers must validate while carrying the exact va
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
+import importlib
 import json
 import socket
 import types
@@ -18,15 +20,19 @@ import jsonschema
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from httpsaudit.errors import ErrorKind, Phase
 from httpsaudit.net.dns import ResolverAddress
+from httpsaudit.net.raw_hello import AnswerKind
+from httpsaudit.probes import PROBES
 from httpsaudit.probes import certificate as certificate_probe
 from httpsaudit.probes.base import ScanOptions
 from httpsaudit.report.json import SCHEMA_VERSION, JsonValue, load_schema, render, report_dict
-from httpsaudit.results import Direction, ProbeId, ProbeStatus, ScanResult
+from httpsaudit.results import ProbeId, ScanResult
 from httpsaudit.scan import scan
 from httpsaudit.target import parse_address, parse_target
+from httpsaudit.tls.codes import CipherSuite
+from httpsaudit.tls.suites import SIGNALLING_SUITES, describe_suite
 from tests.pki import Issued, TestPKI
+from tests.report.test_terminal import constructed_outcomes
 from tests.servers import DnsServer, OpenSSLServer, RawBehaviour, RawServer
 
 TLS_1_2 = 0x0303
@@ -41,8 +47,17 @@ TOP_LEVEL_KEYS = [
     "started_at",
     "duration_ms",
     "reachable",
+    "connections",
     "probes",
 ]
+
+ALL_PROBES = [probe.value for probe in ProbeId]
+# The probes of issue 3: every one reaches the report, registered or not.
+CAPABILITY_PROBES = [probe for probe in ALL_PROBES if probe not in ("connection", "certificate")]
+# scan.py's reason for a probe the registry does not (yet) hold.
+NOT_IN_SCAN = "not part of this scan"
+# The orchestrator module (``httpsaudit.scan`` the attribute is the scan function).
+SCAN_MODULE = importlib.import_module("httpsaudit.scan")
 
 Schema = dict[str, typing.Any]
 Document = dict[str, typing.Any]
@@ -257,39 +272,124 @@ def test_schema_types_match_field_annotations(name: str, schema: Schema) -> None
         assert accepted == expected, f"{name}.{field.name}"
 
 
-@pytest.mark.parametrize(
-    ("path", "values"),
-    [
-        (("ProbeError", "kind"), [kind.value for kind in ErrorKind]),
-        (("ProbeError", "phase"), [*(phase.value for phase in Phase), None]),
-        (("ProbeOutcome", "status"), [status.value for status in ProbeStatus]),
-        (("ProbeOutcome", "probe"), [probe.value for probe in ProbeId]),
-        (("Flight", "direction"), [direction.value for direction in Direction]),
-    ],
-    ids=lambda value: ".".join(value) if isinstance(value, tuple) else None,
-)
-def test_schema_enums_match_python_enums(
-    path: tuple[str, str], values: list[str | None], schema: Schema
-) -> None:
-    # Given a field typed by a Python enum
-    definition, field_name = path
-    # When the schema's enum for it is read
-    enum = schema["$defs"][definition]["properties"][field_name]["enum"]
-    # Then it lists exactly the enum's values, in the same order
-    assert enum == values
+def _enum_type(annotation: object) -> tuple[type[enum.Enum], bool] | None:
+    """The enum of a field annotated ``E`` or ``E | None``, and whether null is allowed."""
+    arguments = typing.get_args(annotation) if typing.get_origin(annotation) else (annotation,)
+    enums = [arg for arg in arguments if isinstance(arg, type) and issubclass(arg, enum.Enum)]
+    if len(enums) != 1:
+        return None
+    return enums[0], type(None) in arguments
+
+
+# Every reported field typed by a Python enum: (class name, field name), found from annotations.
+ENUM_FIELDS = [
+    (name, field.name)
+    for name, cls in sorted(REPORTED.items())
+    for field in dataclasses.fields(cls)
+    if _enum_type(typing.get_type_hints(cls)[field.name]) is not None
+]
+
+
+def resolve(node: Schema, defs: Schema) -> Schema:
+    """A property schema with its $ref (if any) followed to the definition."""
+    while "$ref" in node:
+        node = defs[node["$ref"].removeprefix("#/$defs/")]
+    return node
+
+
+def property_enum(schema: Schema, definition: str, field_name: str) -> list[typing.Any]:
+    node = schema["$defs"][definition]["properties"][field_name]
+    return typing.cast(list[typing.Any], resolve(node, schema["$defs"])["enum"])
+
+
+def test_enum_fields_are_found(schema: Schema) -> None:
+    # Given the enum-typed fields found by walking the annotations
+    # When they are listed
+    # Then the walk found the old ones and the issue-3 Support verdicts (so it can fail)
+    for expected in [
+        ("ProbeError", "kind"),
+        ("ProbeError", "phase"),
+        ("ProbeOutcome", "status"),
+        ("ProbeOutcome", "probe"),
+        ("Flight", "direction"),
+        ("VersionSupport", "support"),
+        ("DowngradeResult", "fallback_scsv"),
+        ("GroupSupport", "tls13"),
+        ("GroupSupport", "tls12"),
+        ("AlpnResult", "h2"),
+        ("AlpnResult", "http11"),
+    ]:
+        assert expected in ENUM_FIELDS
+
+
+@pytest.mark.parametrize(("definition", "field_name"), ENUM_FIELDS, ids=".".join)
+def test_schema_enums_match_python_enums(definition: str, field_name: str, schema: Schema) -> None:
+    # Given a field typed by a Python enum (optionally nullable)
+    found = _enum_type(typing.get_type_hints(REPORTED[definition])[field_name])
+    assert found is not None
+    enum_type, nullable = found
+    # When the schema's enum for it is read (through a shared $def where there is one)
+    values = property_enum(schema, definition, field_name)
+    # Then it lists exactly the enum's values, in the same order, null last where allowed
+    assert values == [member.value for member in enum_type] + ([None] if nullable else [])
+
+
+def test_hello_answer_enum_matches_the_raw_hello_answer_kinds(schema: Schema) -> None:
+    # Given the ways net/raw_hello.py says a server answered a hello (VersionSupport.answer)
+    # When the schema's enum for that field is read
+    # Then they are the same list: a new answer kind must reach the schema
+    expected = [kind.value for kind in AnswerKind]
+    assert property_enum(schema, "VersionSupport", "answer") == expected
+
+
+@pytest.mark.parametrize("field_name", ["key_exchange", "authentication", "encryption", "mode"])
+def test_suite_fact_enums_cover_every_known_suite(field_name: str, schema: Schema) -> None:
+    # Given every cipher suite tls/suites.py can describe
+    facts = [describe_suite(code) for code in CipherSuite if code not in SIGNALLING_SUITES]
+    described = {getattr(fact, field_name) for fact in facts if fact is not None}
+    # When the schema's enum for that CipherSuiteInfo field is read
+    values = set(property_enum(schema, "CipherSuiteInfo", field_name))
+    # Then they are the same set: no value the probe can emit is rejected, none is dead
+    assert values == described
+
+
+def test_every_ref_names_a_definition_and_every_definition_is_used(schema: Schema) -> None:
+    # Given every $ref anywhere in the schema
+    def refs(node: object) -> typing.Iterator[str]:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                yield node["$ref"]
+            for value in node.values():
+                yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    named = {ref.removeprefix("#/$defs/") for ref in refs(schema)}
+    # When they are compared with the $defs
+    # Then none dangles (jsonschema would only notice when a report reaches it) and none is dead
+    assert named - set(schema["$defs"]) == set()
+    assert set(schema["$defs"]) - named == set()
 
 
 def test_probes_object_lists_every_probe_in_report_order(schema: Schema) -> None:
-    # Given the probe ids in the order reports list them
-    probe_ids = [probe.value for probe in ProbeId]
+    # Given the probe ids in the order reports list them, and ScanResult's outcome types
+    hints = typing.get_type_hints(ScanResult)
     # When the schema's probes object is read
     probes = schema["properties"]["probes"]
-    # Then each probe is required, in that order, with its own outcome type
-    assert probes["required"] == probe_ids
-    assert list(probes["properties"]) == probe_ids
-    for probe_id in probe_ids:
+    # Then each probe is required, in that order, with its own outcome type whose result is
+    # exactly the dataclass ScanResult declares for it (or null)
+    assert probes["required"] == ALL_PROBES
+    assert list(probes["properties"]) == ALL_PROBES
+    for probe_id in ALL_PROBES:
         outcome = schema["$defs"][probes["properties"][probe_id]["$ref"].split("/")[-1]]
+        assert outcome["$ref"] == "#/$defs/ProbeOutcome"
+        assert outcome["description"]
         assert outcome["properties"]["probe"]["const"] == probe_id
+        (result_type,) = typing.get_args(hints[probe_id])
+        assert outcome["properties"]["result"] == {
+            "anyOf": [{"$ref": f"#/$defs/{result_type.__name__}"}, {"type": "null"}]
+        }
 
 
 def test_every_verify_reason_the_certificate_probe_names_is_in_the_schema(
@@ -330,7 +430,7 @@ def test_tls13_report_validates_with_exact_values(
     }
     assert report["reachable"] is True
     assert report["exit_code"] == 0
-    assert list(report["probes"]) == ["connection", "certificate"]
+    assert list(report["probes"]) == ALL_PROBES
 
     connection = report["probes"]["connection"]
     assert connection["status"] == "completed"
@@ -447,12 +547,12 @@ def test_debug_report_adds_ders_and_traceback_and_still_validates(
     debug_peer = debug["probes"]["connection"]["result"]["peer_certificates"]
     assert "ders" not in plain_peer
     assert debug_peer["ders"] == [der.hex() for der in ders_sent(pki.ecdsa_p256)]
-    for probe_id in ("connection", "certificate"):
+    for probe_id in ALL_PROBES:
         assert "traceback" not in plain["probes"][probe_id]
         assert debug["probes"][probe_id]["traceback"] is None
     # ... and everything else is the same
     del debug_peer["ders"]
-    for probe_id in ("connection", "certificate"):
+    for probe_id in ALL_PROBES:
         del debug["probes"][probe_id]["traceback"]
     assert debug == plain
 
@@ -553,6 +653,7 @@ def test_refused_port_fails_in_tcp_and_skips_the_certificate(
     # Then the report validates, the connection failed in TCP, and nothing else ran
     assert_valid(validator, report)
     assert report["reachable"] is False
+    assert list(report["probes"]) == ALL_PROBES
     connection = report["probes"]["connection"]
     assert connection["status"] == "failed"
     assert connection["error"]["kind"] == "connect"
@@ -602,6 +703,247 @@ def test_broken_tls_peer_fails_in_tls_after_tcp_connected(
     assert connection["result"]["peer_certificates"] is None
     assert [stats["phase"] for stats in connection["result"]["stats"]] == ["tcp"]
     assert report["probes"]["certificate"]["status"] == "skipped"
+
+
+# -- capability probes (issue 3) ----------------------------------------------------------
+
+
+def test_probes_outside_the_registry_are_skipped_with_a_reason(
+    pki: TestPKI, validator: jsonschema.Draft202012Validator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a registry holding only the connection and certificate probes
+    registry = {
+        probe_id: PROBES[probe_id] for probe_id in (ProbeId.CONNECTION, ProbeId.CERTIFICATE)
+    }
+    monkeypatch.setattr(SCAN_MODULE, "PROBES", registry)
+    with OpenSSLServer(pki.ecdsa_p256) as server:
+        # When a good TLS 1.3 server is scanned
+        result = scan_ip_with_sni(server.port, pki)
+    report = document(result)
+    # Then the report validates and still lists every probe, each capability probe skipped
+    # with its reason, no result, no error and no connection
+    assert_valid(validator, report)
+    assert list(report["probes"]) == ALL_PROBES
+    assert report["probes"]["connection"]["status"] == "completed"
+    assert report["probes"]["certificate"]["status"] == "completed"
+    for probe_id in CAPABILITY_PROBES:
+        assert report["probes"][probe_id] == {
+            "probe": probe_id,
+            "status": "skipped",
+            "result": None,
+            "error": None,
+            "skip_reason": NOT_IN_SCAN,
+            "connections": 0,
+            "duration_ms": 0.0,
+        }
+
+
+def test_full_scan_validates_whatever_probes_are_registered(
+    tls13_scan: tuple[ScanResult, int], validator: jsonschema.Draft202012Validator
+) -> None:
+    # Given a full scan of a good TLS 1.3 server (ECDSA P-256) with today's registry
+    result, _port = tls13_scan
+    # When the report is built
+    report = document(result)
+    # Then it validates; every registered probe completed with a result, and every other one
+    # says it was not part of this scan
+    assert_valid(validator, report)
+    for probe_id in ALL_PROBES:
+        outcome = report["probes"][probe_id]
+        if ProbeId(probe_id) in PROBES:
+            assert outcome["status"] == "completed", (probe_id, outcome["error"])
+            assert isinstance(outcome["result"], dict)
+        else:
+            assert (outcome["status"], outcome["skip_reason"]) == ("skipped", NOT_IN_SCAN)
+
+
+def test_real_capability_results_differ_between_tls13_and_tls12_only_servers(
+    tls13_scan: tuple[ScanResult, int],
+    tls12_scan: tuple[ScanResult, int],
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    # Given full scans of the same s_server with and without TLS 1.3
+    # When both are reported
+    reports = [document(result) for result, _port in (tls13_scan, tls12_scan)]
+    # Then both validate and carry what each server is, probe by probe
+    for report in reports:
+        assert_valid(validator, report)
+    with_tls13, tls12_only = (report["probes"] for report in reports)
+    assert _result_of(with_tls13, "versions")["supported"] == ["TLSv1.2", "TLSv1.3"]
+    assert _result_of(tls12_only, "versions")["supported"] == ["TLSv1.2"]
+    assert _result_of(with_tls13, "downgrade") == {
+        "fallback_scsv": "supported",
+        "fallback_scsv_answer": "alert inappropriate_fallback",
+        "downgrade_sentinel": True,
+    }
+    assert _result_of(tls12_only, "downgrade")["fallback_scsv"] == "not_tested"
+    assert _result_of(with_tls13, "groups")["browser_hello_group"] == "x25519"
+    assert _result_of(with_tls13, "groups")["browser_hello_retry"] is False
+    assert _result_of(tls12_only, "groups")["browser_hello_group"] is None
+    assert _result_of(with_tls13, "false_start")["moot"] is True
+    assert _result_of(tls12_only, "false_start")["moot"] is False
+    for probes in (with_tls13, tls12_only):
+        assert _result_of(probes, "key_exchange")["kind"] == "ECDHE"
+        assert _result_of(probes, "alpn") == {
+            "h2": "not_supported",
+            "http11": "not_supported",
+            "selected_for_browser_offer": None,
+        }
+    assert _result_of(with_tls13, "http3_hints")["dns_status"] == "not_queried"  # IP literal
+
+
+def _result_of(probes: Document, probe_id: str) -> Document:
+    """A probe's result, after checking that the probe completed."""
+    assert probes[probe_id]["status"] == "completed", probes[probe_id]["error"]
+    return typing.cast(Document, probes[probe_id]["result"])
+
+
+@pytest.fixture(scope="module")
+def constructed_scan(tls13_scan: tuple[ScanResult, int]) -> ScanResult:
+    """The real scan with every capability probe completed as constructed by hand."""
+    result, _port = tls13_scan
+    return dataclasses.replace(result, **constructed_outcomes())
+
+
+def test_completed_capability_results_validate_with_exact_values(
+    constructed_scan: ScanResult, validator: jsonschema.Draft202012Validator
+) -> None:
+    # Given every capability probe completed (constructed results, the shape probes produce)
+    # When the report is built
+    report = document(constructed_scan)
+    # Then it validates, keys follow declaration order, and values come out as JSON types
+    assert_valid(validator, report)
+    for outcome in constructed_scan.outcomes():
+        assert_declaration_order(outcome, report["probes"][outcome.probe.value])
+    probes = report["probes"]
+    assert probes["versions"]["connections"] == 7
+    assert probes["versions"]["result"]["versions"][4] == {
+        "version": "TLSv1.3",
+        "version_code": TLS_1_3,
+        "support": "supported",
+        "answer": "hello_retry_request",
+        "server_version_code": TLS_1_3,
+        "alert": None,
+        "cipher_suite": "TLS_AES_256_GCM_SHA384",
+    }
+    assert probes["downgrade"]["result"] == {
+        "fallback_scsv": "supported",
+        "fallback_scsv_answer": "alert inappropriate_fallback",
+        "downgrade_sentinel": True,
+    }
+    assert probes["cipher_suites"]["result"]["versions"][1]["accepted"][0] == {
+        "name": "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "code": 0xC02C,
+        "key_exchange": "ECDHE",
+        "authentication": "ECDSA",
+        "encryption": "AES-256-GCM",
+        "mode": "AEAD",
+        "encryption_bits": 256,
+        "forward_secret": True,
+    }
+    assert probes["groups"]["result"]["groups"][0] == {
+        "group": "X25519MLKEM768",
+        "code": 0x11EC,
+        "tls13": "not_supported",
+        "tls12": "not_tested",
+    }
+    assert probes["http3_hints"]["result"]["https_records"] == [
+        {
+            "priority": 1,
+            "target": ".",
+            "alpn": ["h3", "h2"],
+            "port": 8443,
+            "ipv4hint": ["127.0.0.1"],
+            "ipv6hint": [],
+            "ech": True,
+        }
+    ]
+    assert probes["client_simulation"]["result"]["clients"][3] == {
+        "client": "Java 6",
+        "version": None,
+        "cipher_suite": None,
+        "group": None,
+        "alpn": None,
+        "hello_retry_request": False,
+        "round_trips": None,
+        "failure": "alert handshake_failure: no suite in common",
+    }
+
+
+def _result(report: Document, probe_id: str) -> Document:
+    return typing.cast(Document, report["probes"][probe_id]["result"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            lambda report: _result(report, "versions")["versions"][0].update(support="yes"),
+            id="support-not-a-verdict",
+        ),
+        pytest.param(
+            lambda report: _result(report, "versions")["versions"][0].update(answer="refused"),
+            id="unknown-hello-answer",
+        ),
+        pytest.param(
+            lambda report: _result(report, "cipher_suites")["versions"][0].update(
+                preference="random"
+            ),
+            id="unknown-preference",
+        ),
+        pytest.param(
+            lambda report: _result(report, "cipher_suites")["versions"][0]["accepted"][0].pop(
+                "mode"
+            ),
+            id="suite-missing-mode",
+        ),
+        pytest.param(
+            lambda report: _result(report, "groups")["groups"][0].update(code=70000),
+            id="group-code-over-16-bits",
+        ),
+        pytest.param(
+            lambda report: _result(report, "key_exchange").update(kind="ECDH"),
+            id="unknown-key-exchange",
+        ),
+        pytest.param(
+            lambda report: _result(report, "http3_hints").update(dns_status="refused"),
+            id="unknown-dns-status",
+        ),
+        pytest.param(
+            lambda report: _result(report, "client_simulation")["clients"][0].update(extra=1),
+            id="extra-key-in-client",
+        ),
+        pytest.param(
+            lambda report: report["probes"]["alpn"].update(probe="http3_hints"),
+            id="outcome-under-another-probe",
+        ),
+        pytest.param(
+            lambda report: report["probes"]["alpn"].update(
+                status="skipped", skip_reason="not part of this scan"
+            ),
+            id="skipped-with-result",
+        ),
+        pytest.param(
+            lambda report: report["probes"]["false_start"].update(
+                result=report["probes"]["alpn"]["result"]
+            ),
+            id="result-of-another-probe",
+        ),
+        pytest.param(lambda report: report["probes"].pop("groups"), id="probe-missing"),
+    ],
+)
+def test_schema_rejects_drift_in_capability_results(
+    change: Callable[[Document], object],
+    constructed_scan: ScanResult,
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    # Given a valid report with every capability probe completed
+    report = document(constructed_scan)
+    assert validator.is_valid(report)
+    # When one value is changed to something the code never emits
+    change(report)
+    # Then the schema rejects it
+    assert not validator.is_valid(report)
 
 
 # -- stability and rendering --------------------------------------------------------------

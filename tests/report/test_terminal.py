@@ -1,28 +1,78 @@
 """The human report, rendered from real scans of loopback lab servers.
 
 Each test scans a server configured one way and asserts the words a reader needs; timing values
-are never asserted, only that the phases and flights are there and drawn.
+are never asserted, only that the phases and flights are there and drawn. The last part pins the
+exact layout of the capability sections on results constructed by hand, so their shape is fixed
+before (and independently of) the probes that fill them.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import io
 import socket
+from typing import Any
 
 import pytest
 from rich.console import Console
 
+from httpsaudit.errors import ErrorKind, Phase
 from httpsaudit.net.dns import ResolverAddress
+from httpsaudit.probes import PROBES
 from httpsaudit.probes.base import ScanOptions
 from httpsaudit.report.terminal import render
-from httpsaudit.results import ScanResult
+from httpsaudit.results import (
+    AlpnResult,
+    CipherSuiteInfo,
+    CipherSuitesResult,
+    ClientSimulationResult,
+    DowngradeResult,
+    FalseStartResult,
+    GroupsResult,
+    GroupSupport,
+    Http3HintsResult,
+    KeyExchangeResult,
+    ProbeError,
+    ProbeId,
+    ProbeOutcome,
+    ProbeStatus,
+    ScanResult,
+    SimulatedClient,
+    Support,
+    SvcbRecord,
+    VersionCipherSuites,
+    VersionsResult,
+    VersionSupport,
+)
 from httpsaudit.scan import scan
 from httpsaudit.target import parse_address, parse_target
+from httpsaudit.tls.codes import CipherSuite
+from httpsaudit.tls.suites import describe_suite
 from tests.pki import TestPKI
 from tests.servers import DnsServer, NginxServer, OpenSSLServer, RawServer
 
 WIDTH = 100
-SECTION_TITLES = ("Timing", "Negotiated", "HTTP", "DNS", "Certificate chain", "Probes")
+CAPABILITY_TITLES = (
+    "Protocol versions",
+    "Cipher suites",
+    "Key exchange",
+    "False Start",
+    "ALPN and HTTP/3",
+    "Client simulation",
+)
+SECTION_TITLES = (
+    "Timing",
+    "Negotiated",
+    "HTTP",
+    "DNS",
+    *CAPABILITY_TITLES,
+    "Certificate chain",
+    "Probes",
+)
+NOT_IN_SCAN = "not part of this scan"
+# The orchestrator module (``httpsaudit.scan`` the attribute is the scan function).
+SCAN_MODULE = importlib.import_module("httpsaudit.scan")
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -62,11 +112,24 @@ def section(text: str, title: str) -> str:
     return "\n".join(body)
 
 
+def body(text: str, title: str) -> str:
+    """A section's body as compared exactly: trailing blanks and blank last lines trimmed."""
+    return "\n".join(line.rstrip() for line in section(text, title).splitlines()).rstrip("\n")
+
+
 def closed_port() -> int:
     """A loopback port nothing listens on: bound by us, then released."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def measured(pki: TestPKI) -> ScanResult:
+    """One real scan of s_server with its defaults, shared by read-only tests (the constructed
+    layouts below replace its capability outcomes with their own)."""
+    with OpenSSLServer(pki.ecdsa_p256) as server:
+        return scan_loopback(pki, server.port)
 
 
 # -- successful handshakes ----------------------------------------------------------------
@@ -133,6 +196,15 @@ def test_hello_retry_request_is_named_and_counted(pki: TestPKI) -> None:
     negotiated = section(text, "Negotiated")
     assert line_starting(negotiated, "  HelloRetryRequest").split()[1:] == ["yes"]
     assert "secp384r1" in line_starting(negotiated, "  key exchange group")
+    # And the capability sections name the cost for a browser-like hello and for real clients
+    exchange = section(text, "Key exchange")
+    assert line_starting(exchange, "  TLS 1.3 preference").rstrip() == (
+        "  TLS 1.3 preference   secp384r1 (the only one accepted)"
+    )
+    assert line_starting(exchange, "  browser-like hello").rstrip() == (
+        "  browser-like hello   secp384r1: costs a HelloRetryRequest (+1 round trip)"
+    )
+    assert client_row(text, "Chrome")[-3:] == ["secp384r1", "yes", "2"]
 
 
 def test_rsa_4096_leaf_is_named_in_the_chain_table(pki: TestPKI) -> None:
@@ -368,7 +440,10 @@ def test_garbage_answer_renders_partial_phases_and_the_error(pki: TestPKI) -> No
     assert "failed" in line_starting(text, "  TLS handshake")
     assert "connection failed during TLS handshake" in text
     assert "not TLS" in text
-    assert "connection   failed" in text
+    assert line_starting(section(text, "Probes"), "  connection").split()[:2] == [
+        "connection",
+        "failed",
+    ]
 
 
 def test_ascii_console_gets_ascii_bars_and_arrows(pki: TestPKI) -> None:
@@ -392,6 +467,888 @@ def test_colour_is_emphasis_only(pki: TestPKI) -> None:
     # Given an expired leaf, which the report colours red
     with OpenSSLServer(pki.expired) as server:
         result = scan_loopback(pki, server.port)
+
+    # When it is rendered once with colour and once without
+    console = Console(file=io.StringIO(), width=WIDTH, color_system="truecolor", record=True)
+    render(result, console)
+
+    # Then the words are identical: colour never carries a fact alone
+    assert console.export_text() == render_text(result)
+
+
+# -- capability sections from real scans ------------------------------------------------
+
+
+def test_capability_sections_sit_between_dns_and_the_chain(pki: TestPKI) -> None:
+    # Given a scan of a good TLS 1.3 server
+    with OpenSSLServer(pki.ecdsa_p256) as server:
+        result = scan_loopback(pki, server.port)
+
+    # When the report is rendered
+    lines = render_text(result).splitlines()
+
+    # Then every section is there once, the capability sections after DNS, before the chain
+    starts = [
+        lines.index(line_starting("\n".join(lines), f"{title} ─")) for title in SECTION_TITLES
+    ]
+    assert starts == sorted(starts)
+    assert len(set(starts)) == len(SECTION_TITLES)
+
+
+def test_probes_outside_the_registry_show_why_they_did_not_run(
+    pki: TestPKI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a registry holding only the connection and certificate probes
+    only_connection_and_certificate = {
+        probe_id: PROBES[probe_id] for probe_id in (ProbeId.CONNECTION, ProbeId.CERTIFICATE)
+    }
+    monkeypatch.setattr(SCAN_MODULE, "PROBES", only_connection_and_certificate)
+    with OpenSSLServer(pki.ecdsa_p256) as server:
+        result = scan_loopback(pki, server.port)
+
+    # When the report is rendered
+    text = render_text(result)
+
+    # Then each capability section gives each of its probes one line with the skip reason
+    reason = f"skipped: {NOT_IN_SCAN}"
+    assert body(text, "Protocol versions") == (
+        f"  versions             {reason}\n  downgrade            {reason}"
+    )
+    assert body(text, "Cipher suites") == f"  {reason}"
+    assert body(text, "Key exchange") == (
+        f"  groups               {reason}\n  TLS 1.2 exchange     {reason}"
+    )
+    assert body(text, "False Start") == f"  {reason}"
+    assert body(text, "ALPN and HTTP/3") == (
+        f"  ALPN                 {reason}\n  HTTP/3 hints         {reason}"
+    )
+    assert body(text, "Client simulation") == f"  {reason}"
+    # And the footer lists every probe, the skipped ones with no connection and no time
+    footer = section(text, "Probes")
+    for probe_id in ProbeId:
+        row = line_starting(footer, f"  {probe_id.value} ").split()
+        if probe_id in only_connection_and_certificate:
+            assert row[1:3] == ["completed", "1" if probe_id is ProbeId.CONNECTION else "0"]
+        else:
+            assert row[1:4] == ["skipped", "0", "—"]
+            assert " ".join(row[4:]) == NOT_IN_SCAN
+
+
+def client_row(text: str, client: str) -> list[str]:
+    """The cells after the client name in the client simulation table (name wraps may follow)."""
+    row = line_starting(section(text, "Client simulation"), f"  {client} ")
+    return row.removeprefix(f"  {client} ").split()
+
+
+def test_real_scan_of_a_default_s_server_fills_every_capability_section(
+    measured: ScanResult,
+) -> None:
+    # Given a real scan of s_server with its defaults (TLS 1.2 and 1.3, client order, no ALPN)
+    # When the report is rendered
+    text = render_text(measured)
+
+    # Then every registered capability probe completed and its section shows what it measured
+    for probe_id in PROBES:
+        assert line_starting(section(text, "Probes"), f"  {probe_id.value} ").split()[1] == (
+            "completed"
+        )
+    versions = section(text, "Protocol versions")
+    assert line_starting(versions, "  SSLv3").rstrip() == (
+        "  SSLv3    ✗ not supported  alert handshake_failure"
+    )
+    for old in ("TLSv1.0", "TLSv1.1"):  # OpenSSL 3.0 at its default security level
+        assert line_starting(versions, f"  {old}").rstrip() == (
+            f"  {old}  ✗ not supported  alert internal_error"
+        )
+    assert line_starting(versions, "  TLSv1.2").startswith(
+        "  TLSv1.2  ✓ supported      ServerHello TLSv1.2, TLS_ECDHE_ECDSA_WITH_"
+    )
+    assert line_starting(versions, "  TLSv1.3").startswith(
+        "  TLSv1.3  ✓ supported      HelloRetryRequest TLSv1.3, TLS_"
+    )
+    assert line_starting(versions, "  TLS_FALLBACK_SCSV").rstrip() == (
+        "  TLS_FALLBACK_SCSV    honoured (alert inappropriate_fallback)"
+    )
+    assert line_starting(versions, "  downgrade sentinel").rstrip() == (
+        "  downgrade sentinel   sent to a client that offers at most TLS 1.2"
+    )
+    suites = section(text, "Cipher suites")
+    assert line_starting(suites, "  TLSv1.3:").rstrip() == (
+        "  TLSv1.3: 3 suites, the server follows the client's order"
+    )
+    assert line_starting(suites, "  TLSv1.2:").startswith("  TLSv1.2: ")
+    assert line_starting(suites, "  honours").rstrip() == (
+        "  honours a client's ChaCha20 preference: yes"
+    )
+    exchange = section(text, "Key exchange")
+    assert line_starting(exchange, "  browser-like hello").rstrip() == (
+        "  browser-like hello   x25519: no HelloRetryRequest"
+    )
+    assert line_starting(exchange, "  TLS 1.2 exchange").rstrip() == (
+        "  TLS 1.2 exchange     ECDHE, x25519"
+    )
+    assert line_starting(exchange, "  static RSA").rstrip() == "  static RSA           not accepted"
+    false_start = section(text, "False Start")
+    assert line_starting(false_start, "  eligible").split() == ["eligible", "no"]
+    assert "ALPN" in line_starting(false_start, "  why not")
+    assert line_starting(false_start, "  moot: TLS 1.3 is offered")
+    assert body(text, "ALPN and HTTP/3") == (
+        "  ALPN h2              ✗ not supported\n"
+        "  ALPN http/1.1        ✗ not supported\n"
+        "  ALPN h2, http/1.1    nothing chosen\n"
+        "  Alt-Svc              none\n"
+        "  DNS HTTPS records    not queried\n"
+        "  HTTP/3               not advertised"
+    )
+    assert client_row(text, "Chrome")[1:2] == ["TLSv1.3"]
+    assert client_row(text, "Chrome")[-3:] == ["x25519", "no", "1"]
+
+
+def test_real_scan_names_the_servers_suite_order(pki: TestPKI) -> None:
+    # Given s_server choosing suites by its own order (-serverpref)
+    with OpenSSLServer(pki.ecdsa_p256, "-serverpref") as server:
+        result = scan_loopback(pki, server.port)
+
+    # When the report is rendered
+    suites = section(render_text(result), "Cipher suites")
+
+    # Then the headings say so, TLS 1.3 suites come in OpenSSL's order, and a client that
+    # lists ChaCha20 first does not get it
+    assert (
+        line_starting(suites, "  TLSv1.3:").rstrip() == "  TLSv1.3: 3 suites, in the server's order"
+    )
+    assert line_starting(suites, "  TLSv1.2:").rstrip().endswith(" suites, in the server's order")
+    lines = suites.splitlines()
+    first = lines.index(line_starting(suites, "  TLSv1.3:"))
+    assert [line.split()[0] for line in lines[first + 2 : first + 5]] == [
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS_AES_128_GCM_SHA256",
+    ]
+    assert line_starting(suites, "  honours").rstrip() == (
+        "  honours a client's ChaCha20 preference: no"
+    )
+
+
+def test_real_scan_of_nginx_with_h2_on_tls12_is_false_start_eligible(pki: TestPKI) -> None:
+    # Given nginx speaking only TLS 1.2, with HTTP/2 and an Alt-Svc h3 header
+    with NginxServer("basic", pki.ecdsa_p256, http2="http2", protocols="TLSv1.2") as server:
+        result = scan_loopback(pki, server.port)
+
+    # When the report is rendered
+    text = render_text(result)
+
+    # Then TLS 1.3 is refused, the fallback check has nothing to test, False Start is eligible
+    # (and not moot), h2 is chosen and HTTP/3 is advertised by the header
+    versions = section(text, "Protocol versions")
+    assert line_starting(versions, "  TLSv1.3").rstrip() == (
+        "  TLSv1.3  ✗ not supported  alert protocol_version"
+    )
+    assert line_starting(versions, "  TLS_FALLBACK_SCSV").split()[1:] == ["not", "tested"]
+    false_start = section(text, "False Start")
+    assert line_starting(false_start, "  eligible").split() == ["eligible", "yes"]
+    assert line_starting(false_start, "  ALPN").split() == ["ALPN", "h2"]
+    assert "moot" not in false_start
+    alpn = section(text, "ALPN and HTTP/3")
+    assert line_starting(alpn, "  ALPN h2 ").rstrip() == "  ALPN h2              ✓ supported"
+    assert line_starting(alpn, "  ALPN h2, http/1.1").rstrip() == (
+        "  ALPN h2, http/1.1    h2 chosen"
+    )
+    assert (
+        line_starting(alpn, "  HTTP/3").rstrip() == "  HTTP/3               advertised by Alt-Svc"
+    )
+    exchange = section(text, "Key exchange")
+    assert line_starting(exchange, "  TLS 1.3 preference").rstrip() == (
+        "  TLS 1.3 preference   not tested (no TLS 1.3)"
+    )
+    assert client_row(text, "Chrome")[1:2] == ["TLSv1.2"]
+
+
+# -- layout of completed sections (constructed results) ----------------------------------
+#
+# These results are written by hand, not measured: they pin the exact text of each capability
+# section, whatever the probes that will fill them find on lab servers. Values are the kind a
+# real server gives (an OpenSSL 3.0 s_server with an ECDSA P-256 leaf, unless said otherwise).
+
+S, N, T, U = Support.SUPPORTED, Support.NOT_SUPPORTED, Support.NOT_TESTED, Support.UNKNOWN
+ECDSA_AES256_GCM = "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
+
+
+def suite(code: CipherSuite) -> CipherSuiteInfo:
+    """The suite as the cipher suites probe reports it, from the same table of facts."""
+    facts = describe_suite(code)
+    assert facts is not None
+    return CipherSuiteInfo(
+        facts.name,
+        facts.code,
+        facts.key_exchange,
+        facts.authentication,
+        facts.encryption,
+        facts.mode,
+        facts.encryption_bits,
+        facts.forward_secret,
+    )
+
+
+def completed(probe_id: ProbeId, result: object, connections: int = 1) -> ProbeOutcome[Any]:
+    return ProbeOutcome(probe_id, ProbeStatus.COMPLETED, result, connections=connections)
+
+
+def failed(probe_id: ProbeId, result: object = None) -> ProbeOutcome[Any]:
+    error = ProbeError(ErrorKind.TIMEOUT, Phase.TLS, "no answer within 10.0 s")
+    return ProbeOutcome(probe_id, ProbeStatus.FAILED, result, error=error, connections=2)
+
+
+VERSIONS = VersionsResult(
+    versions=(
+        VersionSupport("SSLv3", 0x0300, N, "alert", None, "handshake_failure", None),
+        VersionSupport("TLSv1.0", 0x0301, N, "alert", None, "internal_error", None),
+        VersionSupport("TLSv1.1", 0x0302, N, "alert", None, "internal_error", None),
+        VersionSupport("TLSv1.2", 0x0303, S, "server_hello", 0x0303, None, ECDSA_AES256_GCM),
+        VersionSupport(
+            "TLSv1.3", 0x0304, S, "hello_retry_request", 0x0304, None, "TLS_AES_256_GCM_SHA384"
+        ),
+    ),
+    supported=("TLSv1.2", "TLSv1.3"),
+    highest="TLSv1.3",
+    lowest="TLSv1.2",
+    tolerates_grease=True,
+    tolerates_large_hello=True,
+    intolerance=(),
+)
+DOWNGRADE = DowngradeResult(S, "alert inappropriate_fallback", True)
+CIPHER_SUITES = CipherSuitesResult(
+    versions=(
+        VersionCipherSuites(
+            "TLSv1.3",
+            0x0304,
+            (
+                suite(CipherSuite.TLS_AES_256_GCM_SHA384),
+                suite(CipherSuite.TLS_CHACHA20_POLY1305_SHA256),
+                suite(CipherSuite.TLS_AES_128_GCM_SHA256),
+            ),
+            "server",
+        ),
+        VersionCipherSuites(
+            "TLSv1.2",
+            0x0303,
+            (
+                suite(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384),
+                suite(CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256),
+                suite(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
+                suite(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA),
+            ),
+            "client",
+        ),
+    ),
+    prefers_aes128_over_aes256=False,
+    honours_chacha20_preference=True,
+)
+GROUPS = GroupsResult(
+    groups=(
+        GroupSupport("X25519MLKEM768", 0x11EC, N, T),
+        GroupSupport("x25519", 0x001D, S, S),
+        GroupSupport("secp256r1", 0x0017, S, S),
+        GroupSupport("secp384r1", 0x0018, S, U),
+        GroupSupport("ffdhe2048", 0x0100, S, T),
+    ),
+    tls13_preference=("x25519", "secp256r1", "secp384r1", "ffdhe2048"),
+    tls13_preference_kind="server",
+    tls13_preference_tiers=(("x25519",), ("secp256r1",), ("secp384r1",), ("ffdhe2048",)),
+    browser_hello_group="x25519",
+    browser_hello_retry=False,
+    dhe_prime_bits=None,
+)
+KEY_EXCHANGE = KeyExchangeResult(True, "ECDHE", ECDSA_AES256_GCM, "x25519", None, False)
+FALSE_START = FalseStartResult(
+    eligible=False,
+    moot=True,
+    reasons=("no application protocol was negotiated with ALPN",),
+    cipher_suite=ECDSA_AES256_GCM,
+    alpn=None,
+)
+ALPN = AlpnResult(S, S, "h2")
+HTTP3_HINTS = Http3HintsResult(
+    alt_svc='h3=":443"; ma=86400',
+    alt_svc_h3=True,
+    https_records=(SvcbRecord(1, ".", ("h3", "h2"), 8443, ("127.0.0.1",), (), True),),
+    https_record_h3=True,
+    dns_status="answer",
+)
+CLIENT_SIMULATION = ClientSimulationResult(
+    (
+        SimulatedClient(
+            "Chrome 131",
+            "TLSv1.3",
+            "TLS_AES_128_GCM_SHA256",
+            "X25519MLKEM768",
+            None,
+            False,
+            1,
+            None,
+        ),
+        SimulatedClient(
+            "Safari 18", "TLSv1.3", "TLS_AES_128_GCM_SHA256", "secp384r1", None, True, 2, None
+        ),
+        SimulatedClient(
+            "Android 7.0",
+            "TLSv1.2",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+            "x25519",
+            "http/1.1",
+            False,
+            2,
+            None,
+        ),
+        SimulatedClient(
+            "Java 6",
+            None,
+            None,
+            None,
+            None,
+            False,
+            None,
+            "alert handshake_failure: no suite in common",
+        ),
+    )
+)
+
+
+def constructed_outcomes() -> dict[str, Any]:
+    """A completed outcome for every capability probe, keyed by its ScanResult field.
+
+    Typed ``Any`` so it can be spread into ``dataclasses.replace``: each field has its own type.
+    """
+    outcomes = {
+        ProbeId.VERSIONS: completed(ProbeId.VERSIONS, VERSIONS, 7),
+        ProbeId.DOWNGRADE: completed(ProbeId.DOWNGRADE, DOWNGRADE, 2),
+        ProbeId.CIPHER_SUITES: completed(ProbeId.CIPHER_SUITES, CIPHER_SUITES, 11),
+        ProbeId.GROUPS: completed(ProbeId.GROUPS, GROUPS, 20),
+        ProbeId.KEY_EXCHANGE: completed(ProbeId.KEY_EXCHANGE, KEY_EXCHANGE, 2),
+        ProbeId.FALSE_START: completed(ProbeId.FALSE_START, FALSE_START, 1),
+        ProbeId.ALPN: completed(ProbeId.ALPN, ALPN, 3),
+        ProbeId.HTTP3_HINTS: completed(ProbeId.HTTP3_HINTS, HTTP3_HINTS, 0),
+        ProbeId.CLIENT_SIMULATION: completed(ProbeId.CLIENT_SIMULATION, CLIENT_SIMULATION, 4),
+    }
+    return {probe_id.value: outcome for probe_id, outcome in outcomes.items()}
+
+
+def with_outcomes(base: ScanResult, **outcomes: ProbeOutcome[Any]) -> ScanResult:
+    """``base`` with every capability probe completed as constructed, then ``outcomes``."""
+    changes: dict[str, Any] = {**constructed_outcomes(), **outcomes}
+    return dataclasses.replace(base, **changes)
+
+
+def test_protocol_versions_layout(measured: ScanResult) -> None:
+    # Given a server with TLS 1.2 and 1.3 that honours TLS_FALLBACK_SCSV
+    result = with_outcomes(measured)
+
+    # When the report is rendered
+    text = render_text(result)
+
+    # Then each version has a verdict and the answer that proves it, then the tolerance and
+    # downgrade checks line up as key/value rows
+    assert body(text, "Protocol versions") == (
+        "  SSLv3    ✗ not supported  alert handshake_failure\n"
+        "  TLSv1.0  ✗ not supported  alert internal_error\n"
+        "  TLSv1.1  ✗ not supported  alert internal_error\n"
+        "  TLSv1.2  ✓ supported      ServerHello TLSv1.2, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\n"
+        "  TLSv1.3  ✓ supported      HelloRetryRequest TLSv1.3, TLS_AES_256_GCM_SHA384\n"
+        "\n"
+        "  GREASE               tolerated\n"
+        "  large hello          tolerated\n"
+        "  TLS_FALLBACK_SCSV    honoured (alert inappropriate_fallback)\n"
+        "  downgrade sentinel   sent to a client that offers at most TLS 1.2"
+    )
+
+
+def test_protocol_versions_layout_of_a_tls10_only_server(measured: ScanResult) -> None:
+    # Given a TLS 1.0-only server that negotiates newer hellos down and chokes on GREASE
+    suite_name = "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"
+    versions = VersionsResult(
+        versions=(
+            VersionSupport("SSLv3", 0x0300, N, "alert", None, "handshake_failure", None),
+            VersionSupport("TLSv1.0", 0x0301, S, "server_hello", 0x0301, None, suite_name),
+            VersionSupport("TLSv1.1", 0x0302, N, "server_hello", 0x0301, None, None),
+            VersionSupport("TLSv1.2", 0x0303, N, "server_hello", 0x0301, None, None),
+            VersionSupport("TLSv1.3", 0x0304, N, "closed", None, None, None),
+        ),
+        supported=("TLSv1.0",),
+        highest="TLSv1.0",
+        lowest="TLSv1.0",
+        tolerates_grease=False,
+        tolerates_large_hello=None,
+        intolerance=("a hello with GREASE values got alert decode_error",),
+    )
+    result = with_outcomes(
+        measured,
+        versions=completed(ProbeId.VERSIONS, versions),
+        downgrade=completed(ProbeId.DOWNGRADE, DowngradeResult(T, None, None)),
+    )
+
+    # When the report is rendered
+    text = render_text(result)
+
+    # Then a lower ServerHello is called out as negotiating down, the intolerance is explained,
+    # and the downgrade checks say they could not be run
+    assert body(text, "Protocol versions") == (
+        "  SSLv3    ✗ not supported  alert handshake_failure\n"
+        "  TLSv1.0  ✓ supported      ServerHello TLSv1.0, TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA\n"
+        "  TLSv1.1  ✗ not supported  ServerHello TLSv1.0 (negotiated down)\n"
+        "  TLSv1.2  ✗ not supported  ServerHello TLSv1.0 (negotiated down)\n"
+        "  TLSv1.3  ✗ not supported  connection closed without an answer\n"
+        "\n"
+        "  GREASE               NOT tolerated\n"
+        "  large hello          not tested\n"
+        "  what went wrong      • a hello with GREASE values got alert decode_error\n"
+        "  TLS_FALLBACK_SCSV    not tested\n"
+        "  downgrade sentinel   not tested"
+    )
+
+
+def test_downgrade_without_protection_is_spelled_out(measured: ScanResult) -> None:
+    # Given a server that accepts a fallback hello and sets no downgrade sentinel
+    downgrade = DowngradeResult(N, "server_hello TLSv1.1", False)
+    result = with_outcomes(measured, downgrade=completed(ProbeId.DOWNGRADE, downgrade))
+
+    # When the report is rendered
+    protocol = section(render_text(result), "Protocol versions")
+
+    # Then both rows say NOT, with the answer that shows it
+    assert line_starting(protocol, "  TLS_FALLBACK_SCSV").rstrip() == (
+        "  TLS_FALLBACK_SCSV    NOT honoured (server_hello TLSv1.1)"
+    )
+    assert line_starting(protocol, "  downgrade sentinel").rstrip() == (
+        "  downgrade sentinel   NOT sent to a client that offers at most TLS 1.2"
+    )
+
+
+def test_cipher_suites_layout(measured: ScanResult) -> None:
+    # Given TLS 1.3 suites in the server's order and TLS 1.2 suites in the client's
+    result = with_outcomes(measured)
+
+    # When the report is rendered 100 columns wide
+    text = render_text(result)
+
+    # Then each version has a heading saying whose order it is, and one table row per suite
+    # with the facts advice needs; the two costly choices close the section
+    assert body(text, "Cipher suites") == (
+        "  TLSv1.3: 3 suites, in the server's order\n"
+        "    suite                                          kex    auth   encryption         mode  bits   FS\n"  # noqa: E501
+        "    TLS_AES_256_GCM_SHA384                         any    any    AES-256-GCM        AEAD   256  yes\n"  # noqa: E501
+        "    TLS_CHACHA20_POLY1305_SHA256                   any    any    CHACHA20-POLY1305  AEAD   256  yes\n"  # noqa: E501
+        "    TLS_AES_128_GCM_SHA256                         any    any    AES-128-GCM        AEAD   128  yes\n"  # noqa: E501
+        "  TLSv1.2: 4 suites, the server follows the client's order\n"
+        "    suite                                          kex    auth   encryption         mode  bits   FS\n"  # noqa: E501
+        "    TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384        ECDHE  ECDSA  AES-256-GCM        AEAD   256  yes\n"  # noqa: E501
+        "    TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256  ECDHE  ECDSA  CHACHA20-POLY1305  AEAD   256  yes\n"  # noqa: E501
+        "    TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256        ECDHE  ECDSA  AES-128-GCM        AEAD   128  yes\n"  # noqa: E501
+        "    TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA           ECDHE  ECDSA  AES-256-CBC        CBC    256  yes\n"  # noqa: E501
+        "\n"
+        "  prefers AES-128-GCM over AES-256-GCM: no\n"
+        "  honours a client's ChaCha20 preference: yes"
+    )
+
+
+def test_cipher_suite_names_break_after_underscores_at_80_columns(measured: ScanResult) -> None:
+    # Given the same suites
+    result = with_outcomes(measured)
+
+    # When the report is rendered 80 columns wide
+    text = render_text(result, 80)
+
+    # Then long names break after _WITH_ (or, for TLS 1.3 names, after an underscore) with an
+    # indented continuation, and the other columns stay whole
+    assert body(text, "Cipher suites") == (
+        "  TLSv1.3: 3 suites, in the server's order\n"
+        "    suite                       kex    auth   encryption         mode  bits   FS\n"
+        "    TLS_AES_256_GCM_SHA384      any    any    AES-256-GCM        AEAD   256  yes\n"
+        "    TLS_CHACHA20_POLY1305_      any    any    CHACHA20-POLY1305  AEAD   256  yes\n"
+        "      SHA256\n"
+        "    TLS_AES_128_GCM_SHA256      any    any    AES-128-GCM        AEAD   128  yes\n"
+        "  TLSv1.2: 4 suites, the server follows the client's order\n"
+        "    suite                       kex    auth   encryption         mode  bits   FS\n"
+        "    TLS_ECDHE_ECDSA_WITH_       ECDHE  ECDSA  AES-256-GCM        AEAD   256  yes\n"
+        "      AES_256_GCM_SHA384\n"
+        "    TLS_ECDHE_ECDSA_WITH_       ECDHE  ECDSA  CHACHA20-POLY1305  AEAD   256  yes\n"
+        "      CHACHA20_POLY1305_SHA256\n"
+        "    TLS_ECDHE_ECDSA_WITH_       ECDHE  ECDSA  AES-128-GCM        AEAD   128  yes\n"
+        "      AES_128_GCM_SHA256\n"
+        "    TLS_ECDHE_ECDSA_WITH_       ECDHE  ECDSA  AES-256-CBC        CBC    256  yes\n"
+        "      AES_256_CBC_SHA\n"
+        "\n"
+        "  prefers AES-128-GCM over AES-256-GCM: no\n"
+        "  honours a client's ChaCha20 preference: yes"
+    )
+
+
+def test_cipher_suites_with_unknown_choices_show_a_dash(measured: ScanResult) -> None:
+    # Given a server with one TLS 1.2 suite, so neither choice could be tested
+    only = VersionCipherSuites(
+        "TLSv1.2", 0x0303, (suite(CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA),), "single"
+    )
+    suites = CipherSuitesResult((only,), None, None)
+    result = with_outcomes(measured, cipher_suites=completed(ProbeId.CIPHER_SUITES, suites))
+
+    # When the report is rendered
+    text = render_text(result)
+
+    # Then the heading counts one suite (no order to speak of) and both choices are a dash
+    assert body(text, "Cipher suites") == (
+        "  TLSv1.2: 1 suite\n"
+        "    suite                               kex    auth  encryption   mode  bits   FS\n"
+        "    TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA  ECDHE  RSA   AES-128-CBC  CBC    128  yes\n"
+        "\n"
+        "  prefers AES-128-GCM over AES-256-GCM: —\n"
+        "  honours a client's ChaCha20 preference: —"
+    )
+
+
+def test_cipher_suites_without_any_accepted_suite(measured: ScanResult) -> None:
+    # Given one result with no version enumerated, one with a version that accepted nothing
+    nothing = CipherSuitesResult((), None, None)
+    empty_version = CipherSuitesResult(
+        (VersionCipherSuites("TLSv1.3", 0x0304, (), "unknown"),), None, None
+    )
+
+    # When each is rendered
+    texts = [
+        render_text(with_outcomes(measured, cipher_suites=completed(ProbeId.CIPHER_SUITES, suites)))
+        for suites in (nothing, empty_version)
+    ]
+
+    # Then each says so in words, with no empty table
+    choices = (
+        "\n\n  prefers AES-128-GCM over AES-256-GCM: —\n  honours a client's ChaCha20 preference: —"
+    )
+    assert body(texts[0], "Cipher suites") == "  no protocol version was enumerated" + choices
+    assert body(texts[1], "Cipher suites") == "  TLSv1.3: no suite accepted" + choices
+
+
+def test_key_exchange_layout(measured: ScanResult) -> None:
+    # Given groups tested in both versions, a server order, and a browser hello without HRR
+    result = with_outcomes(measured)
+
+    # When the report is rendered
+    text = render_text(result)
+
+    # Then the groups table has a verdict per version, then the order, the browser-like hello
+    # and the TLS 1.2 exchange
+    assert body(text, "Key exchange") == (
+        "  group           TLS 1.3  TLS 1.2\n"
+        "  X25519MLKEM768  ✗ no     — not tested\n"
+        "  x25519          ✓ yes    ✓ yes\n"
+        "  secp256r1       ✓ yes    ✓ yes\n"
+        "  secp384r1       ✓ yes    ? unknown\n"
+        "  ffdhe2048       ✓ yes    — not tested\n"
+        "\n"
+        "  TLS 1.3 preference   x25519, secp256r1, secp384r1, ffdhe2048 (in the server's order)\n"
+        "  browser-like hello   x25519: no HelloRetryRequest\n"
+        "                       (X25519MLKEM768 + x25519 listed, one x25519 key share)\n"
+        "  TLS 1.2 exchange     ECDHE, x25519\n"
+        "  TLS 1.2 suite        TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\n"
+        "  static RSA           not accepted"
+    )
+
+
+def test_key_exchange_names_the_hello_retry_cost_and_dhe(measured: ScanResult) -> None:
+    # Given a server that prefers secp384r1 (no share for it in a browser hello), picks DHE in
+    # TLS 1.2 and still accepts RSA key transport
+    groups = dataclasses.replace(
+        GROUPS,
+        groups=GROUPS.groups[:3],
+        tls13_preference=("secp384r1", "x25519"),
+        browser_hello_group="secp384r1",
+        browser_hello_retry=True,
+        dhe_prime_bits=3072,
+    )
+    dhe = KeyExchangeResult(True, "DHE", "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", None, 2048, True)
+    result = with_outcomes(
+        measured,
+        groups=completed(ProbeId.GROUPS, groups),
+        key_exchange=completed(ProbeId.KEY_EXCHANGE, dhe),
+    )
+
+    # When the report is rendered
+    text = render_text(result)
+
+    # Then the extra round trip is named, and so are the DHE primes and the static RSA
+    assert body(text, "Key exchange") == (
+        "  group           TLS 1.3  TLS 1.2\n"
+        "  X25519MLKEM768  ✗ no     — not tested\n"
+        "  x25519          ✓ yes    ✓ yes\n"
+        "  secp256r1       ✓ yes    ✓ yes\n"
+        "\n"
+        "  TLS 1.3 preference   secp384r1, x25519 (in the server's order)\n"
+        "  browser-like hello   secp384r1: costs a HelloRetryRequest (+1 round trip)\n"
+        "                       (X25519MLKEM768 + x25519 listed, one x25519 key share)\n"
+        "  TLS 1.2 exchange     DHE, 2048-bit prime\n"
+        "  TLS 1.2 suite        TLS_DHE_RSA_WITH_AES_256_GCM_SHA384\n"
+        "  static RSA           accepted (no forward secrecy)\n"
+        "  TLS 1.2 DHE prime    3072 bits"
+    )
+
+
+def test_key_exchange_without_tls12(measured: ScanResult) -> None:
+    # Given a TLS 1.3-only server
+    none = KeyExchangeResult(False, None, None, None, None, None)
+    result = with_outcomes(measured, key_exchange=completed(ProbeId.KEY_EXCHANGE, none))
+
+    # When the report is rendered
+    exchange = section(render_text(result), "Key exchange")
+
+    # Then the TLS 1.2 part is one line saying so, with no suite or static RSA rows
+    assert line_starting(exchange, "  TLS 1.2 exchange").rstrip() == (
+        "  TLS 1.2 exchange     the server does not offer TLS 1.2"
+    )
+    assert "static RSA" not in exchange
+    assert "TLS 1.2 suite" not in exchange
+
+
+def test_false_start_layout_when_not_eligible_and_moot(measured: ScanResult) -> None:
+    # Given a TLS 1.2 handshake without ALPN on a server that also offers TLS 1.3
+    result = with_outcomes(measured)
+
+    # When the report is rendered
+    text = render_text(result)
+
+    # Then the verdict, the reason, what it was judged on, and why it does not matter
+    assert body(text, "False Start") == (
+        "  eligible             no\n"
+        "  why not              • no application protocol was negotiated with ALPN\n"
+        "  TLS 1.2 suite        TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\n"
+        "  ALPN                 none negotiated\n"
+        "  moot: TLS 1.3 is offered, and it takes 1 round trip without False Start"
+    )
+
+
+def test_false_start_layout_when_eligible(measured: ScanResult) -> None:
+    # Given ECDHE + AES-GCM + h2 on a TLS 1.2-only server
+    eligible = FalseStartResult(True, False, (), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "h2")
+    result = with_outcomes(measured, false_start=completed(ProbeId.FALSE_START, eligible))
+
+    # When the report is rendered
+    text = render_text(result)
+
+    # Then it says yes, with no reasons and no moot line
+    assert body(text, "False Start") == (
+        "  eligible             yes\n"
+        "  TLS 1.2 suite        TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n"
+        "  ALPN                 h2"
+    )
+
+
+def test_alpn_and_http3_layout(measured: ScanResult) -> None:
+    # Given h2 and http/1.1, Alt-Svc h3 and a DNS HTTPS record with h3
+    result = with_outcomes(measured)
+
+    # When the report is rendered
+    text = render_text(result)
+
+    # Then each protocol, the browser offer's choice, both hints and the verdict are shown
+    assert body(text, "ALPN and HTTP/3") == (
+        "  ALPN h2              ✓ supported\n"
+        "  ALPN http/1.1        ✓ supported\n"
+        "  ALPN h2, http/1.1    h2 chosen\n"
+        '  Alt-Svc              h3=":443"; ma=86400\n'
+        "  DNS HTTPS records    1 . alpn=h3,h2 port=8443 ipv4hint=127.0.0.1 ech\n"
+        "  HTTP/3               advertised by Alt-Svc and DNS"
+    )
+
+
+def test_alpn_and_http3_layout_without_either(measured: ScanResult) -> None:
+    # Given a server without ALPN, no Alt-Svc, and an IP literal (no DNS question asked)
+    alpn = AlpnResult(N, N, None)
+    hints = Http3HintsResult(None, False, (), False, "not_queried")
+    result = with_outcomes(
+        measured,
+        alpn=completed(ProbeId.ALPN, alpn),
+        http3_hints=completed(ProbeId.HTTP3_HINTS, hints),
+    )
+
+    # When the report is rendered
+    text = render_text(result)
+
+    # Then every absence is stated
+    assert body(text, "ALPN and HTTP/3") == (
+        "  ALPN h2              ✗ not supported\n"
+        "  ALPN http/1.1        ✗ not supported\n"
+        "  ALPN h2, http/1.1    nothing chosen\n"
+        "  Alt-Svc              none\n"
+        "  DNS HTTPS records    not queried\n"
+        "  HTTP/3               not advertised"
+    )
+
+
+def test_client_simulation_layout(measured: ScanResult) -> None:
+    # Given four client profiles, one of which could not connect
+    result = with_outcomes(measured)
+
+    # When the report is rendered at 100 and at 80 columns
+    wide = render_text(result)
+    narrow = render_text(result, 80)
+
+    # Then each client is a row (the failed one says so, its reason below the table)
+    assert body(wide, "Client simulation") == (
+        "                                                                                             round\n"  # noqa: E501
+        "  client       version   suite                                          group           HRR  trips\n"  # noqa: E501
+        "  Chrome 131   TLSv1.3   TLS_AES_128_GCM_SHA256                         X25519MLKEM768  no       1\n"  # noqa: E501
+        "  Safari 18    TLSv1.3   TLS_AES_128_GCM_SHA256                         secp384r1       yes      2\n"  # noqa: E501
+        "  Android 7.0  TLSv1.2   TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256  x25519          no       2\n"  # noqa: E501
+        "  Java 6       ✗ failed  —                                              —               —        —\n"  # noqa: E501
+        "  • Java 6: alert handshake_failure: no suite in common\n"
+        "  round trips: before the client's first request byte leaves"
+    )
+    # And at 80 columns the long suite name breaks after _WITH_ instead of the table spilling
+    assert body(narrow, "Client simulation") == (
+        "                                                                          round\n"
+        "  client       version   suite                       group           HRR  trips\n"
+        "  Chrome 131   TLSv1.3   TLS_AES_128_GCM_SHA256      X25519MLKEM768  no       1\n"
+        "  Safari 18    TLSv1.3   TLS_AES_128_GCM_SHA256      secp384r1       yes      2\n"
+        "  Android 7.0  TLSv1.2   TLS_ECDHE_ECDSA_WITH_       x25519          no       2\n"
+        "                           CHACHA20_POLY1305_SHA256\n"
+        "  Java 6       ✗ failed  —                           —               —        —\n"
+        "  • Java 6: alert handshake_failure: no suite in common\n"
+        "  round trips: before the client's first request byte leaves"
+    )
+
+
+def test_long_client_names_wrap_before_suite_names_break(measured: ScanResult) -> None:
+    # Given profiles named the way the shipped profiles are, with TLS 1.2 suites
+    names = ("Android 7.1 (HttpsURLConnection)", "Java 17 HttpClient, TLS 1.2 only")
+    clients = ClientSimulationResult(
+        tuple(
+            SimulatedClient(name, "TLSv1.2", ECDSA_AES256_GCM, "x25519", None, False, 2, None)
+            for name in names
+        )
+    )
+    result = with_outcomes(
+        measured, client_simulation=completed(ProbeId.CLIENT_SIMULATION, clients)
+    )
+
+    # When the report is rendered 100 columns wide
+    simulation = body(render_text(result), "Client simulation")
+
+    # Then the names wrap between words and every suite name stays whole
+    assert simulation == (
+        f"{'round':>100}\n"
+        "  client                        version  suite                                    group   HRR  trips\n"  # noqa: E501
+        "  Android 7.1                   TLSv1.2  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384  x25519  no       2\n"  # noqa: E501
+        "  (HttpsURLConnection)\n"
+        "  Java 17 HttpClient, TLS 1.2   TLSv1.2  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384  x25519  no       2\n"  # noqa: E501
+        "  only\n"
+        "  round trips: before the client's first request byte leaves"
+    )
+
+
+def test_failed_capability_probes_say_how_in_one_line(measured: ScanResult) -> None:
+    # Given every capability probe failed with a TLS timeout and nothing measured
+    capabilities = [probe_id for probe_id in ProbeId if probe_id.value in constructed_outcomes()]
+    failures = {probe_id.value: failed(probe_id) for probe_id in capabilities}
+    result = with_outcomes(measured, **failures)
+
+    # When the report is rendered
+    text = render_text(result)
+
+    # Then each probe has one line: kind, phase and message
+    failure = "failed: timeout in TLS handshake: no answer within 10.0 s"
+    assert body(text, "Protocol versions") == (
+        f"  versions             {failure}\n  downgrade            {failure}"
+    )
+    assert body(text, "Cipher suites") == f"  {failure}"
+    assert body(text, "Key exchange") == (
+        f"  groups               {failure}\n  TLS 1.2 exchange     {failure}"
+    )
+    assert body(text, "False Start") == f"  {failure}"
+    assert body(text, "ALPN and HTTP/3") == (
+        f"  ALPN                 {failure}\n  HTTP/3 hints         {failure}"
+    )
+    assert body(text, "Client simulation") == f"  {failure}"
+    # And the footer shows them failed with their connections
+    for probe_id in capabilities:
+        row = line_starting(section(text, "Probes"), f"  {probe_id.value} ").split()
+        assert row[1:3] == ["failed", "2"]
+
+
+def test_failed_probe_keeps_what_it_measured(measured: ScanResult) -> None:
+    # Given the client simulation failed after two profiles had run
+    partial = ClientSimulationResult(CLIENT_SIMULATION.clients[:2])
+    result = with_outcomes(measured, client_simulation=failed(ProbeId.CLIENT_SIMULATION, partial))
+
+    # When the report is rendered
+    simulation = body(render_text(result), "Client simulation")
+
+    # Then the failure comes first and the clients measured before it follow
+    lines = simulation.splitlines()
+    assert lines[0] == "  failed: timeout in TLS handshake: no answer within 10.0 s"
+    assert [line.split()[:2] for line in lines[3:5]] == [
+        ["Chrome", "131"],
+        ["Safari", "18"],
+    ]
+
+
+def test_server_supplied_text_in_capabilities_is_escaped(measured: ScanResult) -> None:
+    # Given hints whose values carry markup, an escape sequence and a newline, as a hostile
+    # server or DNS zone could send them
+    hints = Http3HintsResult(
+        alt_svc='[bold]h3[/bold]=":443"\x1b[2J',
+        alt_svc_h3=True,
+        https_records=(SvcbRecord(1, "evil\nexample.", ("h3\x07",), None, (), (), False),),
+        https_record_h3=False,
+        dns_status="answer",
+    )
+    result = with_outcomes(measured, http3_hints=completed(ProbeId.HTTP3_HINTS, hints))
+
+    # When the report is rendered
+    hints_text = section(render_text(result), "ALPN and HTTP/3")
+
+    # Then the markup is printed as sent and every control character is shown escaped
+    assert line_starting(hints_text, "  Alt-Svc").rstrip() == (
+        '  Alt-Svc              [bold]h3[/bold]=":443"\\x1b[2J'
+    )
+    assert line_starting(hints_text, "  DNS HTTPS records").rstrip() == (
+        "  DNS HTTPS records    1 evil\\nexample. alpn=h3\\x07"
+    )
+    assert "\x1b" not in hints_text
+    assert "\x07" not in hints_text
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+def test_constructed_report_fits_the_width(measured: ScanResult, width: int) -> None:
+    # Given every capability section filled
+    result = with_outcomes(measured)
+
+    # When the report is rendered at a common terminal width
+    lines = render_text(result, width).splitlines()
+
+    # Then nothing spills past it, and every section is there
+    assert all(len(line) <= width for line in lines)
+    for title in SECTION_TITLES:
+        assert any(line.startswith(f"{title} ─") for line in lines)
+
+
+def test_capability_sections_in_ascii(measured: ScanResult) -> None:
+    # Given a console that can only encode ASCII
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+
+    # When the filled report is rendered to it
+    render(with_outcomes(measured), Console(file=stream, width=WIDTH, color_system=None))
+    stream.flush()
+    text = raw.getvalue().decode("ascii")
+
+    # Then verdict glyphs have ASCII stand-ins
+    assert "  TLSv1.2  + supported      ServerHello TLSv1.2" in text
+    assert "  SSLv3    x not supported  alert handshake_failure" in text
+    assert "  X25519MLKEM768  x no     - not tested" in text
+    assert "  Java 6       x failed  -" in text
+    assert "  * Java 6: alert handshake_failure: no suite in common" in text
+
+
+def test_capability_colour_is_emphasis_only(measured: ScanResult) -> None:
+    # Given a report with every capability section filled, a HelloRetryRequest and a failure
+    groups = dataclasses.replace(GROUPS, browser_hello_group="secp384r1", browser_hello_retry=True)
+    result = with_outcomes(measured, groups=completed(ProbeId.GROUPS, groups))
 
     # When it is rendered once with colour and once without
     console = Console(file=io.StringIO(), width=WIDTH, color_system="truecolor", record=True)
