@@ -1,8 +1,9 @@
 """Key-exchange groups: which the server accepts in TLS 1.3 and 1.2, the order it prefers them
 in, its TLS 1.2 DHE prime, and whether a browser-like hello costs a HelloRetryRequest.
 
-TLS 1.3 support is read one group at a time from hellos with an empty key_share: the server
-names a group it accepts in a HelloRetryRequest, or refuses (RFC 8446 §4.1.4, §4.2.8). TLS 1.2
+TLS 1.3 support is read from hellos with an empty key_share: the server names a group it
+accepts in a HelloRetryRequest, or refuses (RFC 8446 §4.1.4, §4.2.8); removing each pick and
+asking again yields every supported group and the server's order at once. TLS 1.2
 has no such shortcut: the ECDHE curve is read from ServerKeyExchange (RFC 8422 §5.4) and the
 FFDHE group from the DH prime it carries (RFC 7919 §4).
 
@@ -208,15 +209,6 @@ def tls13_selected_group(answer: HelloAnswer) -> int | None:
     return hello.key_share_group
 
 
-def tls13_group_support(group: int, answer: HelloAnswer) -> Support:
-    """Supported when the server asks for ``group``; not when it refuses the hello."""
-    if tls13_selected_group(answer) == group:
-        return Support.SUPPORTED
-    if answer.kind in REFUSALS:
-        return Support.NOT_SUPPORTED
-    return Support.UNKNOWN  # a timeout, or a group we did not offer (a broken server)
-
-
 @dataclass(frozen=True, slots=True)
 class Tls13Groups:
     """What the TLS 1.3 hellos found; ``preference`` is empty unless the server ranks groups."""
@@ -234,14 +226,14 @@ class Tls13Groups:
 
     @classmethod
     def measure(cls, hellos: HelloSender, server_name: str | None) -> Tls13Groups:
-        singles = [hellos.submit(tls13_groups_hello(server_name, (group,))) for group in ALL_GROUPS]
         browser = hellos.submit(browser_hello(server_name))
+        ranking = rank_tls13_groups(hellos, server_name, ALL_GROUPS)
+        supported = ranking.order
         support = {
-            group: tls13_group_support(group, future.result())
-            for group, future in zip(ALL_GROUPS, singles, strict=True)
+            group: Support.SUPPORTED if group in supported else ranking.verdict_for_the_rest
+            for group in ALL_GROUPS
         }
-        supported = [group for group in ALL_GROUPS if support[group] is Support.SUPPORTED]
-        tiers = rank_tls13_groups(hellos, server_name, supported)
+        tiers = ranking.tiers
         kind = preference_kind(tiers, supported)
         preference = () if kind in {CLIENT, UNKNOWN} else tuple(g for tier in tiers for g in tier)
         browser_group, browser_retry = browser_cost(browser.result())
@@ -249,34 +241,53 @@ class Tls13Groups:
         return cls(support, preference, kind, ranked, browser_group, browser_retry)
 
 
-def rank_tls13_groups(
-    hellos: HelloSender, server_name: str | None, supported: Sequence[int]
-) -> tuple[tuple[int, ...], ...]:
-    """The server's tiers, best first; inside a tier, the client's order decides.
+@dataclass(frozen=True, slots=True)
+class Tls13Ranking:
+    """What elimination found: the groups picked, in order, and the server's tiers."""
 
-    Elimination (offer every remaining group, drop the pick, repeat) gives the order the server
-    picks in when the client lists groups as we do. Whether two neighbours share a tier is asked
-    by listing the later one first: a server that still picks the earlier one ranks it higher.
-    Those pair checks run while the elimination goes on. Empty when the answers do not fit.
+    order: tuple[int, ...]
+    tiers: tuple[tuple[int, ...], ...]
+    verdict_for_the_rest: Support  # NOT_SUPPORTED when the server refused them, else UNKNOWN
+
+
+def rank_tls13_groups(
+    hellos: HelloSender, server_name: str | None, candidates: Sequence[int]
+) -> Tls13Ranking:
+    """Support and preference from one elimination over ``candidates``.
+
+    Offer every remaining group with empty key shares, drop the one the HelloRetryRequest
+    names, repeat until the server refuses: the picks are exactly the supported groups, in the
+    order the server picks them when the client lists groups as we do (one hello per supported
+    group, plus the refusal). Whether two neighbours share a tier is asked by listing the later
+    one first: a server that still picks the earlier one ranks it higher. Those pair checks
+    run while the elimination goes on. Tiers are empty when the answers do not fit together.
     """
-    if len(supported) < 2:
-        return (tuple(supported),) if supported else ()
     order: list[int] = []
     pair_checks: list[concurrent.futures.Future[HelloAnswer]] = []
-    remaining = list(supported)
+    remaining = list(candidates)
+    rest = Support.NOT_SUPPORTED
     while remaining:
-        if len(remaining) == 1:
-            picked: int | None = remaining[0]
-        else:
-            picked = tls13_selected_group(
-                hellos.exchange(tls13_groups_hello(server_name, remaining))
-            )
-        if picked is None or picked not in remaining:
-            return ()
+        answer = hellos.exchange(tls13_groups_hello(server_name, remaining))
+        picked = tls13_selected_group(answer)
+        if picked is None:
+            # A refusal means none of the rest is usable; silence proves nothing.
+            rest = Support.NOT_SUPPORTED if answer.kind in REFUSALS else Support.UNKNOWN
+            break
+        if picked not in remaining:  # a group we did not offer: a broken server
+            rest = Support.UNKNOWN
+            break
         if order:
             pair_checks.append(hellos.submit(tls13_groups_hello(server_name, (picked, order[-1]))))
         order.append(picked)
         remaining.remove(picked)
+    return Tls13Ranking(tuple(order), _tiers(order, pair_checks), rest)
+
+
+def _tiers(
+    order: Sequence[int], pair_checks: Sequence[concurrent.futures.Future[HelloAnswer]]
+) -> tuple[tuple[int, ...], ...]:
+    if not order:
+        return ()
     tiers: list[list[int]] = [[order[0]]]
     for higher, lower, check in zip(order[:-1], order[1:], pair_checks, strict=True):
         picked = tls13_selected_group(check.result())

@@ -83,9 +83,9 @@ def test_openssl_30_default_groups(pki: TestPKI) -> None:
     assert having(result, "tls12", Support.NOT_SUPPORTED) == set(FFDHE)
     assert having(result, "tls12", Support.NOT_TESTED) == set(ML_KEM_HYBRIDS)
     assert result.dhe_prime_bits == 2048
-    # And the budget: 13 single groups, 1 browser hello, 9 + 9 to rank 10 groups; TLS 1.2:
-    # all curves, 4 single curves, 1 DHE offer
-    assert connections == 13 + 1 + 18 + 1 + 4 + 1
+    # And the budget: 10 picks + 1 refusal to find and rank 10 groups, 9 pair checks, 1 browser
+    # hello; TLS 1.2: all curves, 4 single curves, 1 DHE offer
+    assert connections == 11 + 9 + 1 + 1 + 4 + 1
 
 
 def test_groups_restricted_to_p256_and_p384(pki: TestPKI) -> None:
@@ -105,7 +105,7 @@ def test_groups_restricted_to_p256_and_p384(pki: TestPKI) -> None:
     # And a browser sending only an x25519 share pays a HelloRetryRequest for P-256
     assert result.browser_hello_group == "secp256r1"
     assert result.browser_hello_retry is True
-    assert connections == 13 + 1 + 2 + 1 + 4 + 1
+    assert connections == 3 + 1 + 1 + 1 + 4 + 1
 
 
 @pytest.mark.parametrize("server_preference", [(), ("-serverpref",)])
@@ -227,8 +227,9 @@ def test_pyopenssl_server_offers_x25519mlkem768_and_costs_browsers_a_retry(pki: 
         "ffdhe3072",
     }
     assert result.dhe_prime_bits == 2048
-    # And the budget: 13 + 1 + 8 + 8 for TLS 1.3; 1 + 4 curves and 1 + 4 ffdhe for TLS 1.2
-    assert connections == 30 + 10
+    # And the budget: 9 picks + 1 refusal, 8 pair checks, 1 browser hello for TLS 1.3;
+    # 1 + 4 curves and 1 + 4 ffdhe for TLS 1.2
+    assert connections == 10 + 8 + 1 + 10
 
 
 def test_pyopenssl_server_with_one_curve(pki: TestPKI) -> None:
