@@ -3,9 +3,10 @@ way a probe reports a failure while keeping what it measured."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
@@ -149,6 +150,20 @@ class ProbeContext:
                 transport, client_hello_record(spec), self.hello_deadline(), until=until
             )
 
+    @contextlib.contextmanager
+    def hello_pool(self) -> Iterator[HelloPool]:
+        """Threads for one probe's hellos; the per-address cap still lives in ``hello``."""
+        workers = max(1, self.options.max_connections)
+        with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="hello") as pool:
+            yield HelloPool(self, pool)
+
+    def hellos(
+        self, specs: Sequence[ClientHelloSpec], until: ReadUntil = ReadUntil.SERVER_HELLO
+    ) -> list[HelloAnswer]:
+        """One connection per hello, side by side; answers in the order of ``specs``."""
+        with self.hello_pool() as pool:
+            return pool.exchange_all(specs, until)
+
 
 PartialT = TypeVar("PartialT")
 
@@ -160,6 +175,30 @@ class Probe(Protocol[ProbeResultT]):
     requires: tuple[ProbeId, ...]
 
     def run(self, context: ProbeContext) -> ProbeResultT: ...
+
+
+class HelloPool:
+    """Raw hellos for one probe: in the calling thread, or in the pool to run side by side."""
+
+    def __init__(self, context: ProbeContext, pool: concurrent.futures.Executor) -> None:
+        self._context = context
+        self._pool = pool
+
+    def exchange(
+        self, spec: ClientHelloSpec, until: ReadUntil = ReadUntil.SERVER_HELLO
+    ) -> HelloAnswer:
+        return self._context.hello(spec, until)
+
+    def submit(
+        self, spec: ClientHelloSpec, until: ReadUntil = ReadUntil.SERVER_HELLO
+    ) -> concurrent.futures.Future[HelloAnswer]:
+        return self._pool.submit(self._context.hello, spec, until)
+
+    def exchange_all(
+        self, specs: Sequence[ClientHelloSpec], until: ReadUntil = ReadUntil.SERVER_HELLO
+    ) -> list[HelloAnswer]:
+        futures = [self.submit(spec, until) for spec in specs]
+        return [future.result() for future in futures]
 
 
 class ProbeFailed(Exception, Generic[PartialT]):

@@ -25,7 +25,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from httpsaudit.net.raw_hello import AnswerKind, HelloAnswer, ReadUntil
-from httpsaudit.probes.base import ProbeContext
+from httpsaudit.probes.base import HelloPool, ProbeContext
 from httpsaudit.probes.hellos import ALL_GROUPS, TLS12_CURVES, hello_for_version, key_share
 from httpsaudit.results import GroupsResult, GroupSupport, ProbeId, Support, VersionsResult
 from httpsaudit.tls.codec import Reader
@@ -97,9 +97,10 @@ _CERTIFICATE_CURVES: dict[str, int] = {
 class GroupsProbe:
     """Each group alone (TLS 1.3 and 1.2), the TLS 1.3 ranking, DHE, and the browser hello.
 
-    Connections with TLS 1.3: 13 single-group hellos, one browser hello and 2(n-1) to rank n
-    supported groups. With TLS 1.2: 1 to 6 for the ECDHE curves, 1 to 5 for DHE. The ML-KEM
-    hybrids exist only in TLS 1.3, so their TLS 1.2 verdict is ``not_tested``.
+    Connections with TLS 1.3: n + 1 hellos to find and rank n supported groups, n - 1 pair
+    checks for tiers, and one browser hello. With TLS 1.2: 1 to 6 for the ECDHE curves, 1 to 5
+    for DHE. The ML-KEM hybrids exist only in TLS 1.3, so their TLS 1.2 verdict is
+    ``not_tested``.
     """
 
     probe_id = ProbeId.GROUPS
@@ -108,12 +109,10 @@ class GroupsProbe:
     def run(self, context: ProbeContext) -> GroupsResult:
         versions = context.result_of(ProbeId.VERSIONS, VersionsResult)
         server_name = context.target.sni
-        workers = max(1, context.options.max_connections)
         with (
-            concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="groups") as pool,
+            context.hello_pool() as hellos,
             concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="groups-tls12") as side,
         ):
-            hellos = HelloSender(context, pool)
             # TLS 1.2 is worked out in a thread of its own beside TLS 1.3; both draw their
             # hellos from the pool, whose workers never wait on other hellos.
             tls12_future = None
@@ -154,33 +153,6 @@ def speaks(versions: VersionsResult, version: ProtocolVersion) -> bool:
 
 def _name_or_none(group: int | None) -> str | None:
     return None if group is None else name_of(NamedGroup, group)
-
-
-class HelloSender:
-    """Raw hellos for one probe: in the calling thread, or in the pool to run side by side.
-
-    The per-address connection cap lives in ``ProbeContext.hello``; the pool only adds threads.
-    """
-
-    def __init__(self, context: ProbeContext, pool: concurrent.futures.Executor) -> None:
-        self._context = context
-        self._pool = pool
-
-    def exchange(
-        self, spec: ClientHelloSpec, until: ReadUntil = ReadUntil.SERVER_HELLO
-    ) -> HelloAnswer:
-        return self._context.hello(spec, until)
-
-    def submit(
-        self, spec: ClientHelloSpec, until: ReadUntil = ReadUntil.SERVER_HELLO
-    ) -> concurrent.futures.Future[HelloAnswer]:
-        return self._pool.submit(self._context.hello, spec, until)
-
-    def exchange_all(
-        self, specs: Sequence[ClientHelloSpec], until: ReadUntil = ReadUntil.SERVER_HELLO
-    ) -> list[HelloAnswer]:
-        futures = [self.submit(spec, until) for spec in specs]
-        return [future.result() for future in futures]
 
 
 # -- TLS 1.3 -------------------------------------------------------------------------------
@@ -225,7 +197,7 @@ class Tls13Groups:
         return cls(dict.fromkeys(ALL_GROUPS, Support.NOT_TESTED), (), UNKNOWN, (), None, None)
 
     @classmethod
-    def measure(cls, hellos: HelloSender, server_name: str | None) -> Tls13Groups:
+    def measure(cls, hellos: HelloPool, server_name: str | None) -> Tls13Groups:
         browser = hellos.submit(browser_hello(server_name))
         ranking = rank_tls13_groups(hellos, server_name, ALL_GROUPS)
         supported = ranking.order
@@ -251,7 +223,7 @@ class Tls13Ranking:
 
 
 def rank_tls13_groups(
-    hellos: HelloSender, server_name: str | None, candidates: Sequence[int]
+    hellos: HelloPool, server_name: str | None, candidates: Sequence[int]
 ) -> Tls13Ranking:
     """Support and preference from one elimination over ``candidates``.
 
@@ -418,13 +390,13 @@ class Tls12Groups:
     dhe_prime_bits: int | None
 
     @classmethod
-    def measure(cls, hellos: HelloSender, server_name: str | None) -> Tls12Groups:
+    def measure(cls, hellos: HelloPool, server_name: str | None) -> Tls12Groups:
         curves = probe_tls12_curves(hellos, server_name)
         dhe_prime_bits, ffdhe = probe_tls12_dhe(hellos, server_name)
         return cls({**curves, **ffdhe}, dhe_prime_bits)
 
 
-def probe_tls12_curves(hellos: HelloSender, server_name: str | None) -> dict[int, Support]:
+def probe_tls12_curves(hellos: HelloPool, server_name: str | None) -> dict[int, Support]:
     """Each ECDHE curve, offered with ECDHE-only suites and read back from ServerKeyExchange.
 
     RFC 8422 §5.1.1: supported_groups also bounds the curve of an ECDSA certificate, so a lone
@@ -483,7 +455,7 @@ def probe_tls12_curves(hellos: HelloSender, server_name: str | None) -> dict[int
 
 
 def probe_tls12_dhe(
-    hellos: HelloSender, server_name: str | None
+    hellos: HelloPool, server_name: str | None
 ) -> tuple[int | None, dict[int, Support]]:
     """The DHE prime size a client gets, and which ffdhe groups the server negotiates.
 

@@ -6,14 +6,11 @@ the server's key later can decrypt every recorded session (RFC 7525 §3.6, dropp
 
 from __future__ import annotations
 
-import concurrent.futures
-
 from httpsaudit.net.raw_hello import ReadUntil
 from httpsaudit.probes.base import ProbeContext
 from httpsaudit.probes.groups import (
     REFUSALS,
     TLS12_DHE_OFFER_GROUPS,
-    HelloSender,
     read_tls12_key_exchange,
     speaks,
     suites_with_key_exchange,
@@ -67,16 +64,14 @@ class KeyExchangeProbe:
                 static_rsa_accepted=None,
             )
         server_name = context.target.sni
-        with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="kex") as pool:
-            hellos = HelloSender(context, pool)
-            browser_answer, static_rsa_answer = hellos.exchange_all(
-                [
-                    tls12_hello(server_name, BROWSER_TLS12_SUITES, TLS12_DHE_OFFER_GROUPS),
-                    # RSA key transport needs no groups (RFC 5246 §7.4.7.1).
-                    tls12_hello(server_name, STATIC_RSA_SUITES, ()),
-                ],
-                ReadUntil.FIRST_FLIGHT,
-            )
+        browser_answer, static_rsa_answer = context.hellos(
+            [
+                tls12_hello(server_name, BROWSER_TLS12_SUITES, TLS12_DHE_OFFER_GROUPS),
+                # RSA key transport needs no groups (RFC 5246 §7.4.7.1).
+                tls12_hello(server_name, STATIC_RSA_SUITES, ()),
+            ],
+            ReadUntil.FIRST_FLIGHT,
+        )
         browser = read_tls12_key_exchange(browser_answer)
         static_rsa = read_tls12_key_exchange(static_rsa_answer)
         static_rsa_accepted: bool | None = None

@@ -8,9 +8,7 @@ back, which costs a round trip and, worse, a weaker version.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
-from collections.abc import Sequence
 
 from httpsaudit.net.raw_hello import AnswerKind, HelloAnswer
 from httpsaudit.probes.base import ProbeContext
@@ -48,7 +46,7 @@ class VersionsProbe:
     def run(self, context: ProbeContext) -> VersionsResult:
         server_name = context.target.sni
         specs = [hello_for_version(version, server_name=server_name) for version in PROBED_VERSIONS]
-        answers = exchange_concurrently(context, specs)
+        answers = context.hellos(specs)
         versions = tuple(
             version_support(version, answer)
             for version, answer in zip(PROBED_VERSIONS, answers, strict=True)
@@ -71,15 +69,6 @@ class VersionsProbe:
             tolerates_large_hello=tolerance.large_hello,
             intolerance=tolerance.problems,
         )
-
-
-def exchange_concurrently(
-    context: ProbeContext, specs: Sequence[ClientHelloSpec]
-) -> list[HelloAnswer]:
-    """One connection per hello, in parallel; ``context.hello`` keeps the per-address cap."""
-    workers = max(1, min(len(specs), context.options.max_connections))
-    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="hello") as pool:
-        return list(pool.map(context.hello, specs))
 
 
 def answer_hello(answer: HelloAnswer) -> ServerHello | None:
@@ -195,7 +184,7 @@ def check_tolerance(context: ProbeContext, chosen_suites: dict[ProtocolVersion, 
     expected = plain.supported_versions[0]
     with_grease = dataclasses.replace(plain, grease=grease_values())
     padded = dataclasses.replace(plain, pad_to_bytes=LARGE_HELLO_BYTES)
-    grease_answer, padded_answer = exchange_concurrently(context, [with_grease, padded])
+    grease_answer, padded_answer = context.hellos([with_grease, padded])
     grease_problem = judge_tolerance(grease_answer, expected)
     padded_problem = judge_tolerance(padded_answer, expected)
     if grease_problem is None and padded_problem is None:
