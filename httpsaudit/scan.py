@@ -101,15 +101,29 @@ def _blocked_reason(
         if outcome.completed:
             continue
         if needed is ProbeId.CONNECTION:
-            # Raw-hello probes need only an address: they explain a handshake our reference
-            # client could not finish (a TLS 1.0-only server, a broken middlebox).
-            connection = outcome.result
-            if isinstance(connection, ConnectionResult) and connection.tcp is not None:
+            reason = _connection_blocks(probe, outcome)
+            if reason is None:
                 continue
-            if probe.probe_id is ProbeId.CERTIFICATE:
-                return _why_no_certificate(outcome)  # type: ignore[arg-type]
-            return "the timed connection found no address that accepts connections"
+            return reason
         return f"needs the {needed.value} probe, which {outcome.status.value}"
+    return None
+
+
+# A timed connection that failed this way still leaves a TLS server to probe with raw hellos:
+# it answered, but not in a way our reference client accepted (a TLS 1.0-only server, a
+# middlebox that breaks big hellos). Silence or non-TLS bytes would only repeat themselves.
+_PROBEABLE_FAILURES = frozenset({ErrorKind.ALERT, ErrorKind.HANDSHAKE, ErrorKind.CONNECTION_LOST})
+
+
+def _connection_blocks(probe: Probe[object], outcome: ProbeOutcome[object]) -> str | None:
+    """Why a probe built on the timed connection cannot run, or None when it can."""
+    if probe.probe_id is ProbeId.CERTIFICATE:
+        return _why_no_certificate(outcome)  # type: ignore[arg-type]
+    connection = outcome.result
+    if not isinstance(connection, ConnectionResult) or connection.tcp is None:
+        return "the timed connection found no address that accepts connections"
+    if outcome.error is not None and outcome.error.kind not in _PROBEABLE_FAILURES:
+        return f"the timed connection failed ({outcome.error.kind.value}): nothing to probe"
     return None
 
 
