@@ -277,6 +277,11 @@ class OpenSSLConnection:
 
     def flights_so_far(self) -> tuple[Flight, ...]:
         """What went each way before a handshake failed: a ClientHello and an alert, say."""
+        alert = self._observer.state.alert
+        if alert is not None:
+            # OpenSSL's state machine does not name a received alert; the bytes do.
+            name = name_of(AlertDescription, alert.description).lower()
+            self._state.wire.message(Direction.SERVER, f"Alert ({name})")
         return self._state.wire.flights()
 
     def _closed_during_handshake(self) -> HttpsAuditError:

@@ -376,6 +376,7 @@ def test_alert_from_the_server_is_named_and_the_flights_kept(pki: TestPKI) -> No
     assert [flight.direction for flight in flights] == [Direction.CLIENT, Direction.SERVER]
     assert flights[0].messages == ("ClientHello",)
     assert flights[1].wire_bytes == 7  # one alert record: 5-byte header + level + description
+    assert flights[1].messages == ("Alert (handshake_failure)",)
 
 
 def test_idn_name_is_resolved_and_sent_as_punycode(pki: TestPKI) -> None:
