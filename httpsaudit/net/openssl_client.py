@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -29,8 +29,14 @@ from httpsaudit.net.transport import TcpConnection
 from httpsaudit.net.wire import WireLog
 from httpsaudit.results import Direction, Flight, PeerCertificates
 from httpsaudit.tls.codec import Reader
-from httpsaudit.tls.codes import AlertDescription, AlertLevel, HandshakeType, name_of
-from httpsaudit.tls.messages import parse_certificate_list_tls12
+from httpsaudit.tls.codes import (
+    AlertDescription,
+    AlertLevel,
+    ExtensionType,
+    HandshakeType,
+    name_of,
+)
+from httpsaudit.tls.messages import is_tls13, parse_certificate_list_tls12
 from httpsaudit.tls.observer import ObservedStream, ServerStreamObserver
 from httpsaudit.tls.records import NEED_DATA, RecordBuffer
 
@@ -69,10 +75,20 @@ _IGNORED_STATES = frozenset({"before SSL initialization", "SSL negotiation finis
 
 @dataclass(frozen=True, slots=True)
 class ClientConfig:
-    """How the reference client is set up; one Context serves every connection of a scan."""
+    """How the reference client is set up; one Context per variant serves a whole scan."""
 
     ca_file: Path | None = None
     alpn: tuple[str, ...] = ("h2", "http/1.1")
+    max_version: str | None = None  # "TLSv1.2" caps the client; None lets OpenSSL choose
+    tickets: bool = True  # False sets OP_NO_TICKET: Session ID resumption only
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A session to resume, tied to the client variant (Context) it came from."""
+
+    config: ClientConfig
+    handle: SSL.Session = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +106,7 @@ class HandshakeRecord:
     certificate_message_bytes: int | None
     peer_certificates: PeerCertificates | None
     session_id_bytes: int
+    resumed: bool  # judged from the wire, never from session IDs
 
 
 class _ConnectionState:
@@ -99,6 +116,14 @@ class _ConnectionState:
         self.wire = WireLog()
         self.verify_errors: list[tuple[int, int]] = []
         self.last_state = ""
+        self.secrets: dict[str, bytes] = {}
+
+    def on_keylog(self, line: str) -> None:
+        # NSS key log format: LABEL <client_random hex> <secret hex>.
+        parts = line.split()
+        if len(parts) == 3 and parts[0] in _KEPT_SECRETS:
+            with contextlib.suppress(ValueError):
+                self.secrets[parts[0]] = bytes.fromhex(parts[2])
 
     def on_state(self, state: str) -> None:
         if state == self.last_state:
@@ -130,6 +155,18 @@ def _verify_callback(
     return True
 
 
+# Secrets we keep from the key log: enough to read the server's post-handshake messages
+# (TLS 1.3 NewSessionTicket travels encrypted under the server application traffic secret).
+_KEPT_SECRETS = frozenset({"SERVER_TRAFFIC_SECRET_0"})
+# Server bytes kept after the handshake for reading tickets; a response body beyond this is
+# not needed and not kept.
+MAX_POST_HANDSHAKE_BYTES = 256 * 1024
+
+
+def _keylog_callback(connection: SSL.Connection, line: bytes) -> None:
+    _state_of(connection).on_keylog(line.decode("ascii", "replace"))
+
+
 def _info_callback(connection: SSL.Connection, _where: int, _ret: int) -> None:
     _state_of(connection).on_state(connection.get_state_string().decode("ascii", "replace"))
 
@@ -145,8 +182,15 @@ def make_context(config: ClientConfig) -> SSL.Context:
             raise UsageError(f"cannot load --ca-file {config.ca_file}: {_reasons(exc)}") from exc
     if config.alpn:
         context.set_alpn_protos([protocol.encode("ascii") for protocol in config.alpn])
+    if config.max_version == "TLSv1.2":
+        context.set_max_proto_version(SSL.TLS1_2_VERSION)
+    elif config.max_version is not None:
+        raise UsageError(f"unsupported client version cap {config.max_version}")
+    if not config.tickets:
+        context.set_options(SSL.OP_NO_TICKET)
     context.set_verify(SSL.VERIFY_PEER, _verify_callback)
     context.set_info_callback(_info_callback)
+    context.set_keylog_callback(_keylog_callback)
     return context
 
 
@@ -155,7 +199,7 @@ class ReferenceClient:
 
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
-        self._contexts = {config.alpn: make_context(config)}
+        self._contexts = {config: make_context(config)}
         self._lock = threading.Lock()
 
     @property
@@ -163,23 +207,54 @@ class ReferenceClient:
         """How reports name the trust anchors a chain was checked against."""
         return "system+ca-file" if self.config.ca_file is not None else "system"
 
+    def variant(
+        self,
+        *,
+        alpn: tuple[str, ...] | None = None,
+        max_version: str | None = None,
+        tickets: bool = True,
+    ) -> ClientConfig:
+        """This scan's client with other ALPN (``()`` offers none), version cap or tickets."""
+        return replace(
+            self.config,
+            alpn=self.config.alpn if alpn is None else alpn,
+            max_version=max_version,
+            tickets=tickets,
+        )
+
     def wrap(
-        self, transport: TcpConnection, *, sni: str | None, alpn: tuple[str, ...] | None = None
+        self,
+        transport: TcpConnection,
+        *,
+        sni: str | None,
+        alpn: tuple[str, ...] | None = None,
+        config: ClientConfig | None = None,
+        session: Session | None = None,
     ) -> OpenSSLConnection:
-        """A client connection; ``alpn`` replaces the offered protocols (``()`` offers none)."""
-        return OpenSSLConnection(
-            self._context_for(self.config.alpn if alpn is None else alpn),
+        """A client connection: the scan's client, an ALPN or ``config`` variant of it, or the
+        variant a ``session`` came from (OpenSSL resumes only within one Context)."""
+        if session is not None:
+            config = session.config
+        elif config is None:
+            config = self.variant(alpn=alpn) if alpn is not None else self.config
+        connection = OpenSSLConnection(
+            self._context_for(config),
             transport,
             sni=sni,
             trust_store=self.trust_store,
+            config=config,
         )
+        if session is not None:
+            connection.resume(session)
+        return connection
 
-    def _context_for(self, alpn: tuple[str, ...]) -> SSL.Context:
-        # ALPN is a Context setting; one Context per offer, made once (loading trust costs ms).
+    def _context_for(self, config: ClientConfig) -> SSL.Context:
+        # ALPN, version caps and tickets are Context settings; one Context per variant, made
+        # once (loading the trust store costs milliseconds).
         with self._lock:
-            if alpn not in self._contexts:
-                self._contexts[alpn] = make_context(replace(self.config, alpn=alpn))
-            return self._contexts[alpn]
+            if config not in self._contexts:
+                self._contexts[config] = make_context(config)
+            return self._contexts[config]
 
 
 def _reasons(exc: SSL.Error) -> str:
@@ -201,6 +276,7 @@ class OpenSSLConnection:
         *,
         sni: str | None,
         trust_store: str,
+        config: ClientConfig,
     ) -> None:
         self._transport = transport
         self._state = _ConnectionState()
@@ -214,6 +290,29 @@ class OpenSSLConnection:
         self._observer = ServerStreamObserver()
         self._client_records = RecordBuffer()
         self._closed = False
+        self._handshake_done = False
+        self._post_handshake = bytearray()
+        self.config = config
+
+    def resume(self, session: Session) -> None:
+        """Offer ``session`` in the next handshake (Session ID, ticket or TLS 1.3 PSK)."""
+        self._connection.set_session(session.handle)
+
+    def session(self) -> Session | None:
+        """The session to resume later. TLS 1.3 tickets arrive after the handshake: read the
+        response first. OpenSSL's TLS 1.3 client uses a session once, so take a new one from
+        each connection."""
+        handle = self._connection.get_session()
+        return None if handle is None else Session(self.config, handle)
+
+    @property
+    def post_handshake_server_bytes(self) -> bytes:
+        """Raw server records read after the handshake (tickets, the response), capped."""
+        return bytes(self._post_handshake)
+
+    def secret(self, label: str) -> bytes | None:
+        """A traffic secret OpenSSL logged for this connection (see ``_KEPT_SECRETS``)."""
+        return self._state.secrets.get(label)
 
     def _flush(self, deadline: Deadline, phase: Phase) -> int | None:
         """Send whatever OpenSSL produced; return the time the last byte left, if any."""
@@ -266,6 +365,7 @@ class OpenSSLConnection:
             finished_at = self._flush(deadline, Phase.TLS)
             if done:
                 completed = max(finished_at or 0, now_ns())
+                self._handshake_done = True
                 return self._record(completed)
             data, stamp = self._transport.receive(deadline, Phase.TLS)
             if not data:
@@ -331,6 +431,7 @@ class OpenSSLConnection:
             session_id_bytes=len(observed.server_hello.session_id)
             if observed.server_hello is not None
             else 0,
+            resumed=_resumed_on_the_wire(observed),
         )
 
     def _tls12_certificate_message_bytes(self) -> int | None:
@@ -379,6 +480,8 @@ class OpenSSLConnection:
             data, stamp = self._transport.receive(deadline, phase)
             if not data:
                 return b"", stamp
+            if self._handshake_done and len(self._post_handshake) < MAX_POST_HANDSHAKE_BYTES:
+                self._post_handshake += data[: MAX_POST_HANDSHAKE_BYTES - len(self._post_handshake)]
             self._connection.bio_write(data)
         raise RemoteProtocolError(
             f"{self._transport.peer} sent more than {MAX_APPLICATION_READS} reads without data",
@@ -397,6 +500,19 @@ class OpenSSLConnection:
             pass
         finally:
             self._transport.close()
+
+
+def _resumed_on_the_wire(observed: ObservedStream) -> bool:
+    """RFC 8446 §4.2.11: a TLS 1.3 server accepting a PSK says so in its ServerHello. RFC 5246
+    §7.3: a resumed TLS 1.2 handshake goes from ServerHello straight to ChangeCipherSpec, with
+    no Certificate. Session IDs prove nothing (TLS 1.3 echoes them; ticket resumption in
+    TLS 1.2 makes the client invent one)."""
+    hello = observed.server_hello
+    if hello is None:
+        return False
+    if is_tls13(hello):
+        return hello.extension(ExtensionType.PRE_SHARED_KEY) is not None
+    return not any(message.msg_type == HandshakeType.CERTIFICATE for message in observed.messages)
 
 
 def _alert_error(peer: str, level: int, description: int) -> AlertReceived:
