@@ -189,3 +189,86 @@ def parse_alpn_selection(reader: Reader) -> str:
     name = names.opaque(1, "protocol_name", minimum=1, maximum=255)
     names.expect_end("protocol_name_list (a server selects one protocol)")
     return name.decode("ascii", "replace")
+
+
+# RFC 8446 §4.6.1: servers MUST NOT use a ticket_lifetime greater than 7 days.
+MAX_TICKET_LIFETIME_S = 604800
+
+
+@dataclass(frozen=True, slots=True)
+class NewSessionTicket12:
+    """A TLS 1.2 ticket (RFC 5077 §3.3); an empty ticket means the server took its offer back."""
+
+    lifetime_hint_s: int
+    ticket: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NewSessionTicket13:
+    """A TLS 1.3 ticket (RFC 8446 §4.6.1); ``max_early_data_size`` is None without early_data."""
+
+    lifetime_s: int
+    age_add: int
+    nonce: bytes
+    ticket: bytes
+    max_early_data_size: int | None
+    extensions: tuple[Extension, ...]
+
+    def extension(self, extension_type: int) -> bytes | None:
+        for extension in self.extensions:
+            if extension.extension_type == extension_type:
+                return extension.data
+        return None
+
+
+def parse_new_session_ticket_tls12(reader: Reader) -> NewSessionTicket12:
+    """RFC 5077 §3.3: uint32 ticket_lifetime_hint, opaque ticket<0..2^16-1>."""
+    # RFC 5077 §3.3: a hint of 0 means "no recommendation"; any uint32 is allowed.
+    lifetime_hint_s = reader.uint32("NewSessionTicket ticket_lifetime_hint")
+    ticket = reader.opaque(2, "NewSessionTicket ticket", maximum=2**16 - 1)
+    reader.expect_end("NewSessionTicket")
+    return NewSessionTicket12(lifetime_hint_s=lifetime_hint_s, ticket=ticket)
+
+
+def parse_new_session_ticket_tls13(reader: Reader) -> NewSessionTicket13:
+    """RFC 8446 §4.6.1: lifetime, age_add, nonce<0..255>, ticket<1..2^16-1>, extensions."""
+    lifetime_at = reader.offset
+    lifetime_s = reader.uint32("NewSessionTicket ticket_lifetime")
+    if lifetime_s > MAX_TICKET_LIFETIME_S:
+        # RFC 8446 §4.6.1: "Servers MUST NOT use any value greater than 604800 seconds".
+        raise DecodeError(
+            f"NewSessionTicket ticket_lifetime {lifetime_s} s exceeds {MAX_TICKET_LIFETIME_S} s "
+            f"at offset {lifetime_at}",
+            offset=lifetime_at,
+        )
+    age_add = reader.uint32("NewSessionTicket ticket_age_add")
+    nonce = reader.opaque(1, "NewSessionTicket ticket_nonce", maximum=255)
+    ticket = reader.opaque(2, "NewSessionTicket ticket", minimum=1, maximum=2**16 - 1)
+    extensions_at = reader.offset
+    if reader.remaining == 0:
+        # RFC 8446 §4.6.1: unlike a TLS 1.2 ServerHello's, this extensions block is not optional.
+        raise DecodeError(
+            f"NewSessionTicket: extensions length missing at offset {extensions_at}",
+            offset=extensions_at,
+        )
+    extensions = parse_extensions(reader, "NewSessionTicket")
+    reader.expect_end("NewSessionTicket")
+    max_early_data_size: int | None = None
+    # A uint16 block length, then type(2) + length(2) + data for each extension (RFC 8446 §4.2),
+    # tracked so errors inside extension data keep absolute offsets.
+    position = extensions_at + 2
+    for extension in extensions:
+        body = Reader(extension.data, base=position + 4)
+        position += 4 + len(extension.data)
+        if extension.extension_type == ExtensionType.EARLY_DATA:
+            # RFC 8446 §4.2.10: in a NewSessionTicket, early_data holds uint32 max_early_data_size.
+            max_early_data_size = body.uint32("early_data max_early_data_size")
+            body.expect_end("early_data")
+    return NewSessionTicket13(
+        lifetime_s=lifetime_s,
+        age_add=age_add,
+        nonce=nonce,
+        ticket=ticket,
+        max_early_data_size=max_early_data_size,
+        extensions=extensions,
+    )
