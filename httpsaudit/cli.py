@@ -22,7 +22,12 @@ from rich.console import Console
 from httpsaudit import __version__
 from httpsaudit.errors import ErrorKind, HttpsAuditError, UsageError
 from httpsaudit.net.dns import parse_resolver
-from httpsaudit.probes.base import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT_S, ScanOptions
+from httpsaudit.probes.base import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_RESUMPTION_ATTEMPTS,
+    DEFAULT_TIMEOUT_S,
+    ScanOptions,
+)
 from httpsaudit.report import json as json_report
 from httpsaudit.report import terminal
 from httpsaudit.results import ProbeId, ProbeStatus, ScanResult
@@ -205,6 +210,13 @@ def _positive_float(_context: click.Context, _parameter: click.Parameter, value:
     show_default=True,
     help="Most connections open to the target at once.",
 )
+@click.option(
+    "--resumption-attempts",
+    type=click.IntRange(1, 50),
+    default=DEFAULT_RESUMPTION_ATTEMPTS,
+    show_default=True,
+    help="Resumptions tried per mechanism (Session ID, Session Ticket, TLS 1.3 PSK).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and keep raw data in JSON.")
 @click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set).")
 def scan(
@@ -220,6 +232,7 @@ def scan(
     output_format: str,
     output: Path | None,
     max_connections: int,
+    resumption_attempts: int,
     debug: bool,
     no_color: bool,
 ) -> None:
@@ -239,6 +252,7 @@ def scan(
             system_resolver=system_resolver,
             ca_file=ca_file,
             max_connections=max_connections,
+            resumption_attempts=resumption_attempts,
         )
     except UsageError as exc:
         raise click.UsageError(exc.message) from exc

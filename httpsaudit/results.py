@@ -31,6 +31,7 @@ class ProbeId(enum.StrEnum):
     ALPN = "alpn"
     HTTP3_HINTS = "http3_hints"
     CLIENT_SIMULATION = "client_simulation"
+    RESUMPTION = "resumption"
 
 
 class ProbeStatus(enum.StrEnum):
@@ -476,6 +477,78 @@ class ClientSimulationResult:
     clients: tuple[SimulatedClient, ...]
 
 
+# -- Session resumption --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResumptionAttempts:
+    """One resumption mechanism tried N times after a full handshake, judged from the wire.
+
+    A resumed TLS 1.2 handshake has no server Certificate message; a resumed TLS 1.3 one has a
+    pre_shared_key extension in its ServerHello. Session IDs are never compared.
+    """
+
+    mechanism: str  # "session_id" | "session_ticket" | "tls13_psk"
+    support: Support  # supported when at least one attempt resumed
+    attempts: int
+    resumed: int
+    resumption_rate: float  # resumed / attempts, 0.0-1.0
+    full_handshake_ms: float | None  # median of the full handshakes measured
+    resumed_handshake_ms: float | None  # median of the resumed ones
+    saved_ms: float | None  # full - resumed medians (negative when resuming was slower)
+    full_round_trips: int | None
+    resumed_round_trips: int | None
+    server_flight_bytes_full: int | None  # what resumption saves on the wire
+    server_flight_bytes_resumed: int | None
+    note: str | None  # why not tested, or what went wrong, in words
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFacts:
+    """What the server's tickets say: lifetime, size, and the key that sealed them.
+
+    A key name is the first 16 bytes of a ticket (lowercase hex), the key name in the layout
+    OpenSSL, nginx and most servers use (RFC 5077 §4's recommendation); only tickets of at
+    least 80 bytes have one (a 32-byte TLS 1.3 ticket is a stateful handle). Two reports hours
+    apart with the same key name mean the ticket key did not rotate.
+    """
+
+    version: str  # "TLSv1.2" | "TLSv1.3"
+    tickets_seen: int
+    tickets_per_connection: int | None  # TLS 1.3: NewSessionTicket messages after one handshake
+    lifetime_hint_s: int | None
+    ticket_bytes: int | None
+    key_names: tuple[str, ...]  # distinct key names seen in this scan, hex
+    single_key_name: bool | None  # every ticket in this scan carried the same key name
+    reissued_on_resumption: bool | None  # a new ticket came with (1.2) or after (1.3) a resumption
+    max_early_data_bytes: int | None  # TLS 1.3 early_data extension of the ticket; 0 when absent
+
+
+@dataclass(frozen=True, slots=True)
+class CrossAddressResumption:
+    """Resuming on address B a session set up on address A."""
+
+    mechanism: str
+    from_address: str
+    to_address: str
+    resumed: bool | None  # None when the full handshake on A failed or A offered no session
+
+
+@dataclass(frozen=True, slots=True)
+class ResumptionResult:
+    """Session ID, Session Ticket and TLS 1.3 PSK resumption: does it work, what it saves."""
+
+    session_id: ResumptionAttempts
+    session_ticket: ResumptionAttempts
+    tls13_psk: ResumptionAttempts
+    tls12_tickets: TicketFacts | None  # None: none seen (none issued, or version not tested)
+    tls13_tickets: TicketFacts | None
+    psk_dhe_ke: Support  # TLS 1.3 resumption with a fresh (EC)DHE exchange: forward secret
+    psk_ke: Support  # resumption on the PSK alone (no forward secrecy)
+    addresses: tuple[str, ...]  # HOST:PORT tried against each other; empty with one address
+    cross_address: tuple[CrossAddressResumption, ...]
+
+
 # -- Outcomes and the scan -----------------------------------------------------------------
 
 
@@ -540,6 +613,7 @@ class ScanResult:
     alpn: ProbeOutcome[AlpnResult]
     http3_hints: ProbeOutcome[Http3HintsResult]
     client_simulation: ProbeOutcome[ClientSimulationResult]
+    resumption: ProbeOutcome[ResumptionResult]
     connections: int = 0  # every connection the scan opened to the target
 
     def outcomes(self) -> tuple[ProbeOutcome[object], ...]:

@@ -127,12 +127,18 @@ def _connection_blocks(probe: Probe[object], outcome: ProbeOutcome[object]) -> s
     return None
 
 
+def _exclusive(probe: Probe[object]) -> bool:
+    """A probe whose numbers are timings runs alone, as the timed connection does."""
+    return bool(getattr(probe, "exclusive", False))
+
+
 def run_probes(
     context: ProbeContext,
     probes: Mapping[ProbeId, Probe[object]],
     notify: ProgressCallback,
 ) -> dict[ProbeId, ProbeOutcome[object]]:
-    """The timed connection alone, then waves of ready probes in a bounded thread pool."""
+    """The timed connection alone, then waves of ready probes in a bounded thread pool, then
+    the exclusive probes (those comparing handshake times) one at a time."""
     outcomes = context.outcomes
     notify(f"timed connection to {context.target.display}")
     outcomes[ProbeId.CONNECTION] = run_probe(probes[ProbeId.CONNECTION], context)
@@ -144,6 +150,10 @@ def run_probes(
             for probe_id, probe in list(pending.items()):
                 if any(needed not in outcomes for needed in probe.requires):
                     continue
+                if _exclusive(probe) and (
+                    running or any(not _exclusive(other) for other in pending.values())
+                ):
+                    continue  # it times handshakes: it waits until it has the target alone
                 del pending[probe_id]
                 reason = _blocked_reason(probe, outcomes)
                 if reason is not None:
@@ -151,6 +161,8 @@ def run_probes(
                     continue
                 notify(probe_id.value.replace("_", " "))
                 running[pool.submit(run_probe, probe, context)] = probe_id
+                if _exclusive(probe):
+                    break
             if not running:
                 if pending:  # a requirement that no probe provides: a registry bug
                     for probe_id in pending:

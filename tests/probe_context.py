@@ -16,7 +16,7 @@ from httpsaudit.probes.base import Probe, ProbeContext, ScanOptions
 from httpsaudit.probes.connection import ConnectionProbe
 from httpsaudit.results import ProbeId, ProbeOutcome, ProbeStatus
 from httpsaudit.scan import run_probe
-from httpsaudit.target import parse_address, parse_target
+from httpsaudit.target import ConnectAddress, parse_address, parse_target
 
 
 def make_context(
@@ -28,14 +28,17 @@ def make_context(
     timeout_s: float = 20.0,
     max_connections: int = 5,
     require_connection: bool = True,
+    connect_to: Sequence[ConnectAddress] = (),
 ) -> ProbeContext:
     """A scan context for ``name`` on a loopback server, with the timed connection done.
 
     ``require_connection=False`` accepts a failed handshake (a server the reference client
     cannot speak to, a broken middlebox): raw-hello probes only need the address.
+    ``connect_to`` replaces ``host``: several backends of one name, as ``--connect-to`` twice.
     """
     address = f"[{host}]" if ":" in host else host
-    target = parse_target(f"{name}:{port}", connect_to=(parse_address(f"{address}:{port}"),))
+    backends = tuple(connect_to) or (parse_address(f"{address}:{port}"),)
+    target = parse_target(f"{name}:{port}", connect_to=backends)
     options = ScanOptions(ca_file=ca_file, timeout_s=timeout_s, max_connections=max_connections)
     context = ProbeContext(
         target=target,

@@ -264,13 +264,16 @@ class NginxServer:
     The template is a ``string.Template``: ``$port``, ``$prefix``, ``$cert`` (chain PEM) and
     ``$key`` are filled in, then ``NGINX_DEFAULT_PARAMS`` and ``params``. It must write its pid to
     ``$prefix/nginx.pid``: nginx writes that file only after binding every listen socket, which is
-    how a port collision is told apart from readiness.
+    how a port collision is told apart from readiness. ``$host`` is the loopback address to listen
+    on, bracketed when IPv6 (templates that hard-code ``127.0.0.1`` ignore it): 127.0.0.2 and
+    127.0.0.3 make two backends of one name.
     """
 
-    host: ClassVar[str] = "127.0.0.1"
-
-    def __init__(self, template_name: str, issued: Issued, **params: str) -> None:
+    def __init__(
+        self, template_name: str, issued: Issued, *, host: str = "127.0.0.1", **params: str
+    ) -> None:
         self.template_path = NGINX_TEMPLATES_DIR / f"{template_name}.conf"
+        self.host = require_loopback(host)
         self.issued = issued
         self.params = params
         self.port = 0
@@ -284,6 +287,7 @@ class NginxServer:
         template = string.Template(self.template_path.read_text())
         values = {
             **NGINX_DEFAULT_PARAMS,
+            "host": f"[{self.host}]" if ":" in self.host else self.host,
             "port": str(port),
             "prefix": str(self.prefix),
             "cert": str(self.issued.chain_path),

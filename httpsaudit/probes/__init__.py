@@ -13,6 +13,7 @@ from httpsaudit.probes.false_start import FalseStartProbe
 from httpsaudit.probes.groups import GroupsProbe
 from httpsaudit.probes.http3 import Http3HintsProbe
 from httpsaudit.probes.key_exchange import KeyExchangeProbe
+from httpsaudit.probes.resumption import ResumptionProbe
 from httpsaudit.probes.versions import VersionsProbe
 from httpsaudit.results import ProbeId
 
@@ -29,6 +30,7 @@ PROBES: dict[ProbeId, Probe[object]] = {
     ProbeId.ALPN: AlpnProbe(),
     ProbeId.HTTP3_HINTS: Http3HintsProbe(),
     ProbeId.CLIENT_SIMULATION: ClientSimulationProbe(),
+    ProbeId.RESUMPTION: ResumptionProbe(),
 }
 
 __all__ = ["PROBES"]

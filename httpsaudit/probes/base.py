@@ -27,6 +27,8 @@ DEFAULT_TIMEOUT_S = 30.0
 # At most this many connections to one address at a time (sslyze and testssl.sh are politer
 # still by default; 5 keeps a full audit to a few seconds without looking like a flood).
 DEFAULT_MAX_CONNECTIONS = 5
+# Resumptions tried per mechanism: enough to see a load balancer's coin flips.
+DEFAULT_RESUMPTION_ATTEMPTS = 5
 # A server that has not answered a ClientHello in this long is treated as not answering it.
 HELLO_TIMEOUT_S = 5.0
 
@@ -42,6 +44,7 @@ class ScanOptions:
     system_resolver: bool = False
     ca_file: Path | None = None
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    resumption_attempts: int = DEFAULT_RESUMPTION_ATTEMPTS
 
 
 ResultT = TypeVar("ResultT")
@@ -122,18 +125,39 @@ class ProbeContext:
             raise Unsupported("no address: the timed connection did not connect")
         return result.tcp.address, result.tcp.port
 
+    @property
+    def all_addresses(self) -> tuple[tuple[str, int], ...]:
+        """Every address the target name led to (or every ``--connect-to``), the timed
+        connection's first: load-balanced backends hide behind these."""
+        first = self.address
+        found: list[tuple[str, int]] = [first]
+        connect_to = self.target.connect_to
+        if connect_to:
+            candidates = [
+                (entry.host, entry.port or self.target.port) for entry in connect_to if entry.is_ip
+            ]
+        else:
+            result = self.connection.result if self.connection is not None else None
+            dns = result.dns if result is not None else None
+            candidates = [(address, first[1]) for address in (dns.addresses if dns else ())]
+        for candidate in candidates:
+            if candidate not in found:
+                found.append(candidate)
+        return tuple(found)
+
     @contextlib.contextmanager
-    def tcp(self) -> Iterator[TcpConnection]:
-        """A TCP connection to the target under the per-address cap, closed on exit."""
+    def tcp(self, address: tuple[str, int] | None = None) -> Iterator[TcpConnection]:
+        """A TCP connection to the target (or one of its ``all_addresses``), under the
+        per-address cap, closed on exit."""
         slots = self.slots
         if slots is None:
             slots = self.slots = threading.BoundedSemaphore(self.options.max_connections)
-        address, port = self.address
+        host, port = address if address is not None else self.address
         if not slots.acquire(timeout=self.deadline.remaining()):
             raise PhaseTimeout("no connection slot before the scan deadline", phase=Phase.TCP)
         try:
             self.count_connection()
-            transport = TcpConnection.connect(address, port, self.phase_deadline())
+            transport = TcpConnection.connect(host, port, self.phase_deadline())
             try:
                 yield transport
             finally:
@@ -173,6 +197,8 @@ class Probe(Protocol[ProbeResultT]):
 
     probe_id: ProbeId
     requires: tuple[ProbeId, ...]
+    # Optional ``exclusive = True``: the probe compares handshake times, so the scheduler runs
+    # it after every other probe, alone (read with getattr; most probes do not set it).
 
     def run(self, context: ProbeContext) -> ProbeResultT: ...
 

@@ -42,9 +42,12 @@ from httpsaudit.results import (
     ProbeError,
     ProbeOutcome,
     ProbeStatus,
+    ResumptionAttempts,
+    ResumptionResult,
     ScanResult,
     Support,
     SvcbRecord,
+    TicketFacts,
     TlsHandshake,
     VersionCipherSuites,
     VersionsResult,
@@ -130,6 +133,7 @@ def render(scan: ScanResult, console: Console) -> None:
     _section(console, "False Start", _false_start(scan, glyphs))
     _section(console, "ALPN and HTTP/3", _alpn_and_http3(scan, glyphs))
     _section(console, "Client simulation", _client_simulation(scan, glyphs, section_width))
+    _section(console, "Session resumption", _resumption(scan, glyphs))
     _section(console, "Certificate chain", _certificates(scan, glyphs))
     _section(console, "Probes", _probes(scan, glyphs))
 
@@ -1218,6 +1222,297 @@ def _client_simulation(scan: ScanResult, glyphs: _Glyphs, section_width: int) ->
     if failures:
         parts.append(_bullets(failures, glyphs))
     parts.append(_dim("round trips: before the client's first request byte leaves"))
+    return Group(*parts)
+
+
+# -- session resumption --------------------------------------------------------------------
+
+_MECHANISM_LABELS = {
+    "session_id": "Session ID",
+    "session_ticket": "Session Ticket",
+    "tls13_psk": "TLS 1.3 PSK",
+}
+_RESUMPTION_HEADERS = ("mechanism", "resumed", "handshake ms", "round\ntrips", "server\nflight B")
+# A ticket key that lives longer than this lets whoever takes it decrypt that much recorded
+# traffic: the point where a lifetime hint becomes a forward-secrecy risk.
+LONG_TICKET_LIFETIME_S = 86400
+# Human units for lifetimes, largest first.
+_TIME_UNITS = (("d", 86400), ("h", 3600), ("min", 60))
+
+
+def _mechanism_label(mechanism: str) -> str:
+    return _MECHANISM_LABELS.get(mechanism, _clean(mechanism))
+
+
+def _resumed_cell(attempts: ResumptionAttempts, glyphs: _Glyphs) -> Text:
+    """Verdict glyph and ``resumed/attempts (rate)``: the count is the verdict's evidence."""
+    if attempts.support == Support.NOT_TESTED:
+        return _dim(f"{glyphs.dash} not tested")
+    if attempts.support == Support.UNKNOWN:
+        return Text("? unknown", style="yellow")
+    supported = attempts.support == Support.SUPPORTED
+    glyph = glyphs.check if supported else glyphs.cross
+    if attempts.attempts == 0:
+        return Text(f"{glyph} {_yes_no(supported)}", style="bold" if supported else "")
+    rate = f"{attempts.resumption_rate * 100:.0f}%"
+    cell = Text(f"{glyph} {attempts.resumed}/{attempts.attempts} ")
+    # Some attempts resumed and some did not: the flaky case, worth the reader's eye.
+    cell.append(f"({rate})", style="yellow" if 0 < attempts.resumed < attempts.attempts else "")
+    return cell
+
+
+def _full_then_resumed(full: object, resumed: object, glyphs: _Glyphs) -> str:
+    """``full -> resumed``, a dash for a side not measured, one dash when neither was."""
+    if full is None and resumed is None:
+        return glyphs.dash
+    sides = [glyphs.dash if value is None else str(value) for value in (full, resumed)]
+    return f"{sides[0]} {glyphs.then} {sides[1]}"
+
+
+def _handshake_cell(attempts: ResumptionAttempts, glyphs: _Glyphs) -> Text:
+    full = attempts.full_handshake_ms
+    resumed = attempts.resumed_handshake_ms
+    cell = Text(
+        _full_then_resumed(
+            _ms(full) if full is not None else None,
+            _ms(resumed) if resumed is not None else None,
+            glyphs,
+        )
+    )
+    saved = attempts.saved_ms
+    if saved is not None:
+        cell.append(f" (saved {_ms(saved)})" if saved >= 0 else f" ({_ms(-saved)} slower)")
+    return cell
+
+
+def _resumption_table(result: ResumptionResult, glyphs: _Glyphs) -> Table:
+    table = _table(*_RESUMPTION_HEADERS)
+    for column in table.columns[2:]:
+        column.justify = "left"
+    for attempts in (result.session_id, result.session_ticket, result.tls13_psk):
+        table.add_row(
+            Text(_mechanism_label(attempts.mechanism)),
+            _resumed_cell(attempts, glyphs),
+            _handshake_cell(attempts, glyphs),
+            Text(
+                _full_then_resumed(attempts.full_round_trips, attempts.resumed_round_trips, glyphs)
+            ),
+            Text(
+                _full_then_resumed(
+                    attempts.server_flight_bytes_full,
+                    attempts.server_flight_bytes_resumed,
+                    glyphs,
+                )
+            ),
+        )
+    return table
+
+
+def _human_duration(seconds: int) -> str | None:
+    """``7200`` -> ``2 h``: the largest unit that reads whole (or is 10 or more); None below
+    a minute, where seconds say it already."""
+    fitting = [(unit, size) for unit, size in _TIME_UNITS if seconds >= size]
+    if not fitting:
+        return None
+    unit, size = next(
+        ((unit, size) for unit, size in fitting if seconds % size == 0 or seconds >= 10 * size),
+        fitting[-1],
+    )
+    return f"{seconds / size:.1f}".removesuffix(".0") + f" {unit}"
+
+
+def _lifetime(facts: TicketFacts) -> RenderableType:
+    hint = facts.lifetime_hint_s
+    if hint is None:
+        return _dim("not read")
+    if hint == 0 and facts.version == "TLSv1.2":
+        return Text("0 s (not specified: the client decides)")  # RFC 5077 §3.3
+    human = _human_duration(hint)
+    line = Text(f"{hint} s ({human})" if human else f"{hint} s")
+    if hint <= LONG_TICKET_LIFETIME_S:
+        return line
+    risk = Text("longer than a day: a forward-secrecy risk if the ticket key leaks", style="yellow")
+    return Group(line, risk)
+
+
+def _key_names(facts: TicketFacts) -> RenderableType:
+    if not facts.key_names:
+        return _dim("not read")
+    names = [_text(name) for name in facts.key_names]
+    if facts.single_key_name:
+        summary = Text("one key name in this scan")
+    elif facts.single_key_name is None:
+        summary = _dim("not compared")
+    else:
+        summary = Text(f"{len(facts.key_names)} key names", style="yellow")
+    return Group(*names, summary)
+
+
+def _ticket_rows(facts: TicketFacts, glyphs: _Glyphs) -> list[tuple[str, RenderableType]]:
+    rows: list[tuple[str, RenderableType]] = [
+        ("lifetime hint", _lifetime(facts)),
+        (
+            "size",
+            Text(f"{facts.ticket_bytes} B") if facts.ticket_bytes is not None else _dim("not read"),
+        ),
+        ("key name" if len(facts.key_names) == 1 else "key names", _key_names(facts)),
+    ]
+    # Each version has facts of its own; one the probe filled anyway is shown all the same.
+    tls13 = facts.version == "TLSv1.3"
+    if not tls13 or facts.reissued_on_resumption is not None:
+        rows.append(("reissued on resumption", _tristate(facts.reissued_on_resumption, glyphs)))
+    if tls13 or facts.tickets_per_connection is not None:
+        per_connection = facts.tickets_per_connection
+        rows.append(
+            (
+                "tickets per connection",
+                Text(str(per_connection)) if per_connection is not None else _dim(glyphs.dash),
+            )
+        )
+    if tls13 or facts.max_early_data_bytes is not None:
+        early = facts.max_early_data_bytes
+        if early is None:
+            early_text = _dim(glyphs.dash)
+        elif early == 0:
+            early_text = Text("0 B (no 0-RTT)")
+        else:
+            early_text = Text(f"{early} B")
+        rows.append(("max early data", early_text))
+    rows.append(("tickets seen", Text(str(facts.tickets_seen))))
+    return rows
+
+
+def _psk_mode_rows(result: ResumptionResult, glyphs: _Glyphs) -> list[tuple[str, RenderableType]]:
+    """psk_dhe_ke keeps forward secrecy; psk_ke alone does not, so accepting it is flagged."""
+    psk_ke = _support(result.psk_ke, glyphs, "accepted: no forward secrecy", "not accepted")
+    if result.psk_ke == Support.SUPPORTED:
+        psk_ke.stylize("yellow")
+    return [
+        (
+            "psk_dhe_ke",
+            _support(result.psk_dhe_ke, glyphs, "accepted (forward secret)", "not accepted"),
+        ),
+        ("psk_ke", psk_ke),
+    ]
+
+
+def _ticket_facts(result: ResumptionResult, glyphs: _Glyphs) -> Table:
+    """A heading per block, its facts indented below, every value in one column."""
+    blocks: list[tuple[str, RenderableType | None, list[tuple[str, RenderableType]]]] = []
+    for label, facts in (
+        ("TLS 1.2 tickets", result.tls12_tickets),
+        ("TLS 1.3 tickets", result.tls13_tickets),
+    ):
+        if facts is None:
+            blocks.append((label, _dim("none seen"), []))
+        else:
+            blocks.append((label, None, _ticket_rows(facts, glyphs)))
+    blocks.append(("TLS 1.3 PSK modes", None, _psk_mode_rows(result, glyphs)))
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for heading, value, rows in blocks:
+        grid.add_row(Text(heading, style="bold"), value or Text(""))
+        for key, row_value in rows:
+            grid.add_row(Text(f"{' ' * _INDENT}{key}"), row_value)
+    return grid
+
+
+def _cross_cell(value: bool | None, glyphs: _Glyphs) -> Text:
+    if value is None:
+        return Text("?", style="yellow")
+    return Text(glyphs.check) if value else Text(glyphs.cross, style="yellow")
+
+
+def _cross_address_tables(result: ResumptionResult, glyphs: _Glyphs) -> list[RenderableType]:
+    """One matrix per mechanism tried: rows set the session up, columns resume it."""
+    # An address only the matrix names is still shown, after the ones the probe listed.
+    addresses = list(dict.fromkeys(result.addresses))
+    for entry in result.cross_address:
+        for address in (entry.from_address, entry.to_address):
+            if address not in addresses:
+                addresses.append(address)
+    mechanisms = [
+        mechanism
+        for mechanism in dict.fromkeys(
+            [*_MECHANISM_LABELS, *(entry.mechanism for entry in result.cross_address)]
+        )
+        if any(entry.mechanism == mechanism for entry in result.cross_address)
+    ]
+    row_labels = [f"{index} {_clean(address)}" for index, address in enumerate(addresses, 1)]
+    # The first column is as wide in every matrix, so the matrices line up.
+    label_width = _widest([*row_labels, *(_mechanism_label(name) for name in mechanisms)])
+    parts: list[RenderableType] = []
+    for mechanism in mechanisms:
+        found = {
+            (entry.from_address, entry.to_address): entry.resumed
+            for entry in result.cross_address
+            if entry.mechanism == mechanism
+        }
+        table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+        table.add_column(_mechanism_label(mechanism), overflow="fold", min_width=label_width)
+        for index in range(1, len(addresses) + 1):
+            table.add_column(f"to {index}", justify="center", no_wrap=True)
+        for label, source in zip(row_labels, addresses, strict=True):
+            cells = [
+                _cross_cell(found[source, target], glyphs)
+                if (source, target) in found
+                else _dim(glyphs.dash)
+                for target in addresses
+            ]
+            table.add_row(Text(label), *cells)
+        parts += [table, Text("")]
+    return parts
+
+
+def _cross_address(result: ResumptionResult, glyphs: _Glyphs) -> list[RenderableType]:
+    tables = _cross_address_tables(result, glyphs)
+    if not tables and len(result.addresses) < 2:
+        # The probe lists no address when there is only one: nothing to compare it with.
+        only = f" ({_clean(result.addresses[0])})" if result.addresses else ""
+        return [_dim(f"across addresses: one address only{only}, nothing to compare")]
+    if not tables:
+        tried = _clean(", ".join(result.addresses))
+        return [_dim(f"across addresses: not tested on {tried}")]
+    legend = (
+        f"{glyphs.check} resumed, {glyphs.cross} full handshake, ? set-up failed, "
+        f"{glyphs.dash} not tried"
+    )
+    return [
+        Text("across addresses: set up on the row's address, offered to the column's"),
+        Text(""),
+        *tables,
+        _dim(legend),
+    ]
+
+
+def _resumption(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
+    outcome = scan.resumption
+    result: ResumptionResult | None = outcome.result
+    parts: list[RenderableType] = []
+    line = _not_completed(outcome)
+    if line is not None:
+        parts.append(line)
+    if result is None:
+        return Group(*parts)
+    parts.append(_resumption_table(result, glyphs))
+    notes = [
+        Text.assemble((_mechanism_label(attempts.mechanism), "bold"), ": ", _clean(attempts.note))
+        for attempts in (result.session_id, result.session_ticket, result.tls13_psk)
+        if attempts.note
+    ]
+    if notes:
+        parts.append(_bullets(notes, glyphs))
+    parts.append(
+        _dim(
+            f"full {glyphs.then} resumed handshakes; times are medians, bytes the server's "
+            "first flight"
+        )
+    )
+    parts.append(Text(""))
+    parts.append(_ticket_facts(result, glyphs))
+    parts.append(Text(""))
+    parts.extend(_cross_address(result, glyphs))
     return Group(*parts)
 
 

@@ -26,13 +26,25 @@ from httpsaudit.probes import PROBES
 from httpsaudit.probes import certificate as certificate_probe
 from httpsaudit.probes.base import ScanOptions
 from httpsaudit.report.json import SCHEMA_VERSION, JsonValue, load_schema, render, report_dict
-from httpsaudit.results import ProbeId, ScanResult
+from httpsaudit.results import (
+    ProbeId,
+    ResumptionAttempts,
+    ResumptionResult,
+    ScanResult,
+    TicketFacts,
+)
 from httpsaudit.scan import scan
 from httpsaudit.target import parse_address, parse_target
 from httpsaudit.tls.codes import CipherSuite
 from httpsaudit.tls.suites import SIGNALLING_SUITES, describe_suite
 from tests.pki import Issued, TestPKI
-from tests.report.test_terminal import constructed_outcomes
+from tests.report.test_terminal import (
+    RESUMPTION_VARIANTS,
+    TICKET_KEY_NAME,
+    completed,
+    constructed_outcomes,
+    failed,
+)
 from tests.servers import DnsServer, OpenSSLServer, RawBehaviour, RawServer
 
 TLS_1_2 = 0x0303
@@ -318,6 +330,9 @@ def test_enum_fields_are_found(schema: Schema) -> None:
         ("GroupSupport", "tls12"),
         ("AlpnResult", "h2"),
         ("AlpnResult", "http11"),
+        ("ResumptionAttempts", "support"),
+        ("ResumptionResult", "psk_dhe_ke"),
+        ("ResumptionResult", "psk_ke"),
     ]:
         assert expected in ENUM_FIELDS
 
@@ -390,6 +405,38 @@ def test_probes_object_lists_every_probe_in_report_order(schema: Schema) -> None
         assert outcome["properties"]["result"] == {
             "anyOf": [{"$ref": f"#/$defs/{result_type.__name__}"}, {"type": "null"}]
         }
+
+
+def test_resumption_mechanisms_are_the_result_fields_that_hold_attempts(schema: Schema) -> None:
+    # Given the ResumptionResult fields that hold one mechanism's attempts, and those that
+    # hold one version's ticket facts
+    hints = typing.get_type_hints(ResumptionResult)
+    fields = [field.name for field in dataclasses.fields(ResumptionResult)]
+    mechanisms = [name for name in fields if hints[name] is ResumptionAttempts]
+    tickets = [name for name in fields if hints[name] == TicketFacts | None]
+    defs = schema["$defs"]
+    properties = defs["ResumptionResult"]["properties"]
+    # When the schema's mechanism enum and each field's narrowing are read
+    # Then the enum names exactly those fields (ResumptionAttempts.mechanism and
+    # CrossAddressResumption.mechanism share it), each field allows only its own mechanism,
+    # and each tickets field only its own version
+    assert (
+        defs["ResumptionMechanism"]["enum"]
+        == mechanisms
+        == ["session_id", "session_ticket", "tls13_psk"]
+    )
+    for definition in ("ResumptionAttempts", "CrossAddressResumption"):
+        assert defs[definition]["properties"]["mechanism"] == {
+            "$ref": "#/$defs/ResumptionMechanism"
+        }
+    for name in mechanisms:
+        assert properties[name]["$ref"] == "#/$defs/ResumptionAttempts"
+        assert properties[name]["properties"] == {"mechanism": {"const": name}}
+    versions = [properties[name]["anyOf"][0]["properties"]["version"]["const"] for name in tickets]
+    assert tickets == ["tls12_tickets", "tls13_tickets"]
+    assert (
+        versions == defs["TicketFacts"]["properties"]["version"]["enum"] == ["TLSv1.2", "TLSv1.3"]
+    )
 
 
 def test_every_verify_reason_the_certificate_probe_names_is_in_the_schema(
@@ -868,6 +915,53 @@ def test_completed_capability_results_validate_with_exact_values(
         "round_trips": None,
         "failure": "alert handshake_failure: no suite in common",
     }
+    resumption = probes["resumption"]
+    assert resumption["connections"] == 23
+    assert resumption["result"]["session_ticket"] == {
+        "mechanism": "session_ticket",
+        "support": "supported",
+        "attempts": 5,
+        "resumed": 5,
+        "resumption_rate": 1.0,
+        "full_handshake_ms": 2.38,
+        "resumed_handshake_ms": 0.95,
+        "saved_ms": 1.43,
+        "full_round_trips": 2,
+        "resumed_round_trips": 1,
+        "server_flight_bytes_full": 1342,
+        "server_flight_bytes_resumed": 335,
+        "note": None,
+    }
+    assert resumption["result"]["tls13_tickets"] == {
+        "version": "TLSv1.3",
+        "tickets_seen": 12,
+        "tickets_per_connection": 2,
+        "lifetime_hint_s": 300,
+        "ticket_bytes": 208,
+        "key_names": [TICKET_KEY_NAME],
+        "single_key_name": True,
+        "reissued_on_resumption": None,
+        "max_early_data_bytes": 0,
+    }
+    assert resumption["result"]["psk_dhe_ke"] == "supported"
+    assert resumption["result"]["psk_ke"] == "not_supported"
+    assert resumption["result"]["addresses"] == []
+    assert resumption["result"]["cross_address"] == []
+
+
+@pytest.mark.parametrize("name", sorted(RESUMPTION_VARIANTS))
+def test_every_constructed_resumption_result_validates(
+    name: str, constructed_scan: ScanResult, validator: jsonschema.Draft202012Validator
+) -> None:
+    # Given a constructed resumption result (not tested mechanisms, null facts, matrices with
+    # set-up failures), completed and as the partial result of a failed probe
+    variant = RESUMPTION_VARIANTS[name]
+    for outcome in (completed(ProbeId.RESUMPTION, variant), failed(ProbeId.RESUMPTION, variant)):
+        # When it is reported
+        report = document(dataclasses.replace(constructed_scan, resumption=outcome))
+        # Then it validates, keys in declaration order
+        assert_valid(validator, report)
+        assert_declaration_order(outcome, report["probes"]["resumption"])
 
 
 def _result(report: Document, probe_id: str) -> Document:
@@ -930,6 +1024,58 @@ def _result(report: Document, probe_id: str) -> Document:
             id="result-of-another-probe",
         ),
         pytest.param(lambda report: report["probes"].pop("groups"), id="probe-missing"),
+        pytest.param(
+            lambda report: _result(report, "resumption")["session_id"].update(
+                mechanism="session_ticket"
+            ),
+            id="attempts-under-another-mechanism",
+        ),
+        pytest.param(
+            lambda report: _result(report, "resumption")["tls13_psk"].update(mechanism="tls12_psk"),
+            id="unknown-mechanism",
+        ),
+        pytest.param(
+            lambda report: _result(report, "resumption")["session_id"].update(
+                resumption_rate=100.0
+            ),
+            id="rate-as-percent",
+        ),
+        pytest.param(
+            lambda report: _result(report, "resumption")["session_id"].update(attempts=-1),
+            id="negative-attempts",
+        ),
+        pytest.param(
+            lambda report: _result(report, "resumption")["tls12_tickets"].update(version="TLSv1.3"),
+            id="tls13-facts-as-tls12-tickets",
+        ),
+        pytest.param(
+            lambda report: _result(report, "resumption")["tls13_tickets"].update(
+                key_names=[TICKET_KEY_NAME.upper()]
+            ),
+            id="key-name-not-lowercase-hex",
+        ),
+        pytest.param(
+            lambda report: _result(report, "resumption")["tls13_tickets"].update(
+                key_names=[TICKET_KEY_NAME, TICKET_KEY_NAME]
+            ),
+            id="key-name-repeated",
+        ),
+        pytest.param(
+            lambda report: _result(report, "resumption")["tls13_tickets"].update(
+                lifetime_hint_s=-1
+            ),
+            id="negative-lifetime",
+        ),
+        pytest.param(
+            lambda report: _result(report, "resumption").update(psk_ke=True),
+            id="psk-mode-as-boolean",
+        ),
+        pytest.param(
+            lambda report: _result(report, "resumption")["cross_address"].append(
+                {"mechanism": "tls13_psk", "from_address": "a", "to_address": "b"}
+            ),
+            id="cross-address-missing-resumed",
+        ),
     ],
 )
 def test_schema_rejects_drift_in_capability_results(

@@ -27,6 +27,7 @@ from httpsaudit.results import (
     CipherSuiteInfo,
     CipherSuitesResult,
     ClientSimulationResult,
+    CrossAddressResumption,
     DowngradeResult,
     FalseStartResult,
     GroupsResult,
@@ -37,10 +38,13 @@ from httpsaudit.results import (
     ProbeId,
     ProbeOutcome,
     ProbeStatus,
+    ResumptionAttempts,
+    ResumptionResult,
     ScanResult,
     SimulatedClient,
     Support,
     SvcbRecord,
+    TicketFacts,
     VersionCipherSuites,
     VersionsResult,
     VersionSupport,
@@ -60,6 +64,7 @@ CAPABILITY_TITLES = (
     "False Start",
     "ALPN and HTTP/3",
     "Client simulation",
+    "Session resumption",
 )
 SECTION_TITLES = (
     "Timing",
@@ -277,7 +282,7 @@ def test_single_sample_has_no_stats_table(pki: TestPKI) -> None:
 
     # Then there is no Samples section
     assert not any(line.startswith("Samples") for line in text.splitlines())
-    assert "median" not in text
+    assert "median" not in section(text, "Timing")
     assert line_starting(text, "Timing ─")
 
 
@@ -523,6 +528,7 @@ def test_probes_outside_the_registry_show_why_they_did_not_run(
         f"  ALPN                 {reason}\n  HTTP/3 hints         {reason}"
     )
     assert body(text, "Client simulation") == f"  {reason}"
+    assert body(text, "Session resumption") == f"  {reason}"
     # And the footer lists every probe, the skipped ones with no connection and no time
     footer = section(text, "Probes")
     for probe_id in ProbeId:
@@ -813,6 +819,116 @@ CLIENT_SIMULATION = ClientSimulationResult(
     )
 )
 
+# nginx 1.22 with a shared session cache and tickets on (its keys made at start, never rotated):
+# every mechanism resumes every time; a resumed TLS 1.2 flight carries a fresh ticket.
+TICKET_KEY_NAME = "3c5e0d2a9b8f4e61a7d3c2b1f0e9d8c7"
+RESUMPTION = ResumptionResult(
+    session_id=ResumptionAttempts(
+        "session_id", S, 5, 5, 1.0, 2.41, 0.92, 1.49, 2, 1, 1342, 137, None
+    ),
+    session_ticket=ResumptionAttempts(
+        "session_ticket", S, 5, 5, 1.0, 2.38, 0.95, 1.43, 2, 1, 1342, 335, None
+    ),
+    tls13_psk=ResumptionAttempts(
+        "tls13_psk", S, 5, 5, 1.0, 1.87, 1.02, 0.85, 1, 1, 1190, 254, None
+    ),
+    tls12_tickets=TicketFacts("TLSv1.2", 11, None, 300, 192, (TICKET_KEY_NAME,), True, True, None),
+    tls13_tickets=TicketFacts("TLSv1.3", 12, 2, 300, 208, (TICKET_KEY_NAME,), True, None, 0),
+    psk_dhe_ke=S,
+    psk_ke=N,
+    addresses=(),  # one address: nothing to try across
+    cross_address=(),
+)
+# nginx's default: no session cache, tickets on. Session IDs are sent but never resumed.
+NO_SESSION_CACHE = dataclasses.replace(
+    RESUMPTION,
+    session_id=dataclasses.replace(
+        RESUMPTION.session_id,
+        support=N,
+        resumed=0,
+        resumption_rate=0.0,
+        resumed_handshake_ms=None,
+        saved_ms=None,
+        resumed_round_trips=None,
+        server_flight_bytes_resumed=None,
+        note="the server sends a Session ID but never resumed it",
+    ),
+)
+# A TLS 1.3-only server with week-long tickets whose key changed during the scan, that allows
+# 0-RTT and resumption without (EC)DHE, and resumes only some of the time.
+TLS12_NOT_OFFERED = "TLSv1.2 is not offered by the server"
+LONG_LIFETIME = dataclasses.replace(
+    RESUMPTION,
+    session_id=ResumptionAttempts(
+        "session_id", T, 0, 0, 0.0, None, None, None, None, None, None, None, TLS12_NOT_OFFERED
+    ),
+    session_ticket=ResumptionAttempts(
+        "session_ticket", T, 0, 0, 0.0, None, None, None, None, None, None, None, TLS12_NOT_OFFERED
+    ),
+    tls13_psk=dataclasses.replace(
+        RESUMPTION.tls13_psk,
+        resumed=3,
+        resumption_rate=0.6,
+        resumed_handshake_ms=1.93,
+        saved_ms=-0.06,
+    ),
+    tls12_tickets=None,
+    tls13_tickets=TicketFacts(
+        "TLSv1.3",
+        12,
+        2,
+        604800,
+        208,
+        (TICKET_KEY_NAME, "0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
+        False,
+        None,
+        16384,
+    ),
+    psk_ke=S,
+)
+# Backends behind one name, as the probe writes them (HOST:PORT, [V6]:PORT).
+B1, B2 = "127.0.0.2:8443", "127.0.0.3:8443"
+# Two nginx backends sharing one ssl_session_ticket_key file but no session cache.
+TWO_ADDRESSES = dataclasses.replace(
+    RESUMPTION,
+    addresses=(B1, B2),
+    cross_address=(
+        CrossAddressResumption("session_id", B1, B2, False),
+        CrossAddressResumption("session_id", B2, B1, False),
+        CrossAddressResumption("session_ticket", B1, B2, True),
+        CrossAddressResumption("session_ticket", B2, B1, True),
+        CrossAddressResumption("tls13_psk", B1, B2, True),
+        CrossAddressResumption("tls13_psk", B2, B1, True),
+    ),
+)
+# Three addresses, tickets only: the third (IPv6) backend has its own ticket key, and its full
+# handshake failed once; one pair was never tried.
+V6_BACKEND = "[2001:db8:ffff:ffff:ffff:ffff:ffff:1]:8443"
+THREE_ADDRESSES = dataclasses.replace(
+    RESUMPTION,
+    addresses=(B1, B2, V6_BACKEND),
+    cross_address=(
+        CrossAddressResumption("session_ticket", B1, B2, True),
+        CrossAddressResumption("session_ticket", B1, V6_BACKEND, False),
+        CrossAddressResumption("session_ticket", B2, B1, True),
+        CrossAddressResumption("session_ticket", B2, V6_BACKEND, False),
+        CrossAddressResumption("session_ticket", V6_BACKEND, B1, None),
+        CrossAddressResumption("session_ticket", V6_BACKEND, B2, False),
+        CrossAddressResumption("tls13_psk", B1, B2, True),
+        CrossAddressResumption("tls13_psk", B1, V6_BACKEND, False),
+        CrossAddressResumption("tls13_psk", B2, B1, True),
+        CrossAddressResumption("tls13_psk", V6_BACKEND, B1, False),
+        CrossAddressResumption("tls13_psk", V6_BACKEND, B2, False),
+    ),
+)
+RESUMPTION_VARIANTS = {
+    "all-resumed": RESUMPTION,
+    "no-session-cache": NO_SESSION_CACHE,
+    "long-lifetime": LONG_LIFETIME,
+    "two-addresses": TWO_ADDRESSES,
+    "three-addresses": THREE_ADDRESSES,
+}
+
 
 def constructed_outcomes() -> dict[str, Any]:
     """A completed outcome for every capability probe, keyed by its ScanResult field.
@@ -829,6 +945,7 @@ def constructed_outcomes() -> dict[str, Any]:
         ProbeId.ALPN: completed(ProbeId.ALPN, ALPN, 3),
         ProbeId.HTTP3_HINTS: completed(ProbeId.HTTP3_HINTS, HTTP3_HINTS, 0),
         ProbeId.CLIENT_SIMULATION: completed(ProbeId.CLIENT_SIMULATION, CLIENT_SIMULATION, 4),
+        ProbeId.RESUMPTION: completed(ProbeId.RESUMPTION, RESUMPTION, 23),
     }
     return {probe_id.value: outcome for probe_id, outcome in outcomes.items()}
 
@@ -1241,6 +1358,390 @@ def test_long_client_names_wrap_before_suite_names_break(measured: ScanResult) -
     )
 
 
+def resumption_body(
+    base: ScanResult, outcome: ResumptionResult | ProbeOutcome[Any], width: int = WIDTH
+) -> str:
+    """The Session resumption section of ``base`` with that result (or outcome) in it."""
+    if isinstance(outcome, ResumptionResult):
+        outcome = completed(ProbeId.RESUMPTION, outcome, 23)
+    return body(render_text(with_outcomes(base, resumption=outcome), width), "Session resumption")
+
+
+RESUMPTION_TABLE = (
+    "                                                          round  server\n"
+    "  mechanism       resumed       handshake ms              trips  flight B\n"
+    "  Session ID      ✓ 5/5 (100%)  2.41 → 0.92 (saved 1.49)  2 → 1  1342 → 137\n"
+    "  Session Ticket  ✓ 5/5 (100%)  2.38 → 0.95 (saved 1.43)  2 → 1  1342 → 335\n"
+    "  TLS 1.3 PSK     ✓ 5/5 (100%)  1.87 → 1.02 (saved 0.85)  1 → 1  1190 → 254\n"
+)
+RESUMPTION_LEGEND = (
+    "  full → resumed handshakes; times are medians, bytes the server's first flight\n"
+)
+
+
+def test_resumption_layout(measured: ScanResult) -> None:
+    # Given a server that resumes every way, every time (shared cache and tickets)
+    # When the report is rendered at 100 and at 80 columns
+    wide = resumption_body(measured, RESUMPTION)
+    narrow = resumption_body(measured, RESUMPTION, 80)
+
+    # Then each mechanism is a row with what resuming saves, the tickets' facts follow per
+    # version, then the TLS 1.3 key exchange modes and the cross-address line
+    assert wide == (
+        RESUMPTION_TABLE + RESUMPTION_LEGEND + "\n"
+        "  TLS 1.2 tickets\n"
+        "    lifetime hint           300 s (5 min)\n"
+        "    size                    192 B\n"
+        "    key name                3c5e0d2a9b8f4e61a7d3c2b1f0e9d8c7\n"
+        "                            one key name in this scan\n"
+        "    reissued on resumption  yes\n"
+        "    tickets seen            11\n"
+        "  TLS 1.3 tickets\n"
+        "    lifetime hint           300 s (5 min)\n"
+        "    size                    208 B\n"
+        "    key name                3c5e0d2a9b8f4e61a7d3c2b1f0e9d8c7\n"
+        "                            one key name in this scan\n"
+        "    tickets per connection  2\n"
+        "    max early data          0 B (no 0-RTT)\n"
+        "    tickets seen            12\n"
+        "  TLS 1.3 PSK modes\n"
+        "    psk_dhe_ke              ✓ accepted (forward secret)\n"
+        "    psk_ke                  ✗ not accepted\n"
+        "\n"
+        "  across addresses: one address only, nothing to compare"
+    )
+    # And nothing in it needs more than 80 columns
+    assert narrow == wide
+
+
+def test_resumption_layout_when_session_ids_are_not_resumed(measured: ScanResult) -> None:
+    # Given nginx's default: no session cache, tickets on
+    # When the report is rendered at 100 and at 80 columns
+    wide = resumption_body(measured, NO_SESSION_CACHE)
+    narrow = resumption_body(measured, NO_SESSION_CACHE, 80)
+
+    # Then the Session ID row shows no resumption and nothing saved, its note follows the
+    # table, and the rest of the section is the same as for a server that resumes every way
+    table = (
+        "                                                          round  server\n"
+        "  mechanism       resumed       handshake ms              trips  flight B\n"
+        "  Session ID      ✗ 0/5 (0%)    2.41 → —                  2 → —  1342 → —\n"
+        "  Session Ticket  ✓ 5/5 (100%)  2.38 → 0.95 (saved 1.43)  2 → 1  1342 → 335\n"
+        "  TLS 1.3 PSK     ✓ 5/5 (100%)  1.87 → 1.02 (saved 0.85)  1 → 1  1190 → 254\n"
+    )
+    note = "  • Session ID: the server sends a Session ID but never resumed it\n"
+    rest = resumption_body(measured, RESUMPTION).partition(RESUMPTION_LEGEND)[2]
+    assert wide == table + note + RESUMPTION_LEGEND + rest
+    assert narrow == wide
+
+
+def test_resumption_rows_without_attempts(measured: ScanResult) -> None:
+    # Given a server whose first full handshake failed for Session ID resumption, and one
+    # that issued no ticket, so nothing was attempted
+    session_id = ResumptionAttempts(
+        "session_id",
+        U,
+        0,
+        0,
+        0.0,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        "full handshake failed: TLS: alert handshake_failure",
+    )
+    session_ticket = ResumptionAttempts(
+        "session_ticket",
+        N,
+        0,
+        0,
+        0.0,
+        2.38,
+        None,
+        None,
+        2,
+        None,
+        1342,
+        None,
+        "the server issued no session ticket (RFC 5077)",
+    )
+    result = dataclasses.replace(
+        RESUMPTION, session_id=session_id, session_ticket=session_ticket, tls12_tickets=None
+    )
+
+    # When the report is rendered
+    text = resumption_body(measured, result)
+
+    # Then each verdict is a word where there is no count to show, with the reason below
+    assert text.startswith(
+        "                                                          round  server\n"
+        "  mechanism       resumed       handshake ms              trips  flight B\n"
+        "  Session ID      ? unknown     —                         —      —\n"
+        "  Session Ticket  ✗ no          2.38 → —                  2 → —  1342 → —\n"
+        "  TLS 1.3 PSK     ✓ 5/5 (100%)  1.87 → 1.02 (saved 0.85)  1 → 1  1190 → 254\n"
+        "  • Session ID: full handshake failed: TLS: alert handshake_failure\n"
+        "  • Session Ticket: the server issued no session ticket (RFC 5077)\n"
+        + RESUMPTION_LEGEND
+        + "\n"
+        "  TLS 1.2 tickets           none seen\n"
+        "  TLS 1.3 tickets\n"
+    )
+
+
+def test_resumption_flags_long_ticket_lifetimes_and_changed_key_names(
+    measured: ScanResult,
+) -> None:
+    # Given a TLS 1.3-only server with week-long tickets sealed by two keys in one scan,
+    # 0-RTT allowed, resumption without (EC)DHE accepted, and 3 resumptions out of 5
+    # When the report is rendered 80 columns wide
+    text = resumption_body(measured, LONG_LIFETIME, 80)
+
+    # Then the TLS 1.2 mechanisms say why they were not tested, the flaky rate and the slower
+    # resumption are shown as measured, and the forward-secrecy risks are spelled out
+    assert text == (
+        "                                                           round  server\n"
+        "  mechanism       resumed       handshake ms               trips  flight B\n"
+        "  Session ID      — not tested  —                          —      —\n"
+        "  Session Ticket  — not tested  —                          —      —\n"
+        "  TLS 1.3 PSK     ✓ 3/5 (60%)   1.87 → 1.93 (0.06 slower)  1 → 1  1190 → 254\n"
+        "  • Session ID: TLSv1.2 is not offered by the server\n"
+        "  • Session Ticket: TLSv1.2 is not offered by the server\n" + RESUMPTION_LEGEND + "\n"
+        "  TLS 1.2 tickets           none seen\n"
+        "  TLS 1.3 tickets\n"
+        "    lifetime hint           604800 s (7 d)\n"
+        "                            longer than a day: a forward-secrecy risk if the\n"
+        "                            ticket key leaks\n"
+        "    size                    208 B\n"
+        "    key names               3c5e0d2a9b8f4e61a7d3c2b1f0e9d8c7\n"
+        "                            0f1e2d3c4b5a69788796a5b4c3d2e1f0\n"
+        "                            2 key names\n"
+        "    tickets per connection  2\n"
+        "    max early data          16384 B\n"
+        "    tickets seen            12\n"
+        "  TLS 1.3 PSK modes\n"
+        "    psk_dhe_ke              ✓ accepted (forward secret)\n"
+        "    psk_ke                  ✓ accepted: no forward secrecy\n"
+        "\n"
+        "  across addresses: one address only, nothing to compare"
+    )
+    # And at 100 columns the risk fits on the lifetime's second line
+    assert (
+        "    lifetime hint           604800 s (7 d)\n"
+        "                            longer than a day: a forward-secrecy risk if the ticket key "
+        "leaks\n"
+    ) in resumption_body(measured, LONG_LIFETIME)
+
+
+@pytest.mark.parametrize(
+    ("version", "lifetime_hint_s", "shown"),
+    [
+        ("TLSv1.2", 0, "0 s (not specified: the client decides)"),
+        ("TLSv1.3", 45, "45 s"),
+        ("TLSv1.2", 90, "90 s (1.5 min)"),
+        ("TLSv1.2", 5400, "5400 s (90 min)"),
+        ("TLSv1.3", 7200, "7200 s (2 h)"),
+        ("TLSv1.2", 100000, "100000 s (27.8 h)"),
+        ("TLSv1.3", 86400, "86400 s (1 d)"),
+        ("TLSv1.2", 90000, "90000 s (25 h)"),
+        ("TLSv1.3", 604800, "604800 s (7 d)"),
+    ],
+)
+def test_ticket_lifetimes_in_human_units_and_over_a_day_flagged(
+    measured: ScanResult, version: str, lifetime_hint_s: int, shown: str
+) -> None:
+    # Given tickets of one version with this lifetime hint
+    facts = TicketFacts(
+        version, 5, None, lifetime_hint_s, 192, (TICKET_KEY_NAME,), True, None, None
+    )
+    if version == "TLSv1.2":
+        result = dataclasses.replace(RESUMPTION, tls12_tickets=facts)
+    else:
+        result = dataclasses.replace(RESUMPTION, tls13_tickets=facts)
+
+    # When the report is rendered
+    text = resumption_body(measured, result)
+
+    # Then the hint is in seconds and in the unit that reads best, and only a hint over a day
+    # (86400 s) is a forward-secrecy risk
+    lines = text.splitlines()
+    heading = lines.index(f"  TLS {version.removeprefix('TLSv')} tickets")
+    assert lines[heading + 1] == f"    lifetime hint           {shown}"
+    risk = "longer than a day: a forward-secrecy risk if the ticket key leaks"
+    assert (lines[heading + 2] == f"                            {risk}") is (
+        lifetime_hint_s > 86400
+    )
+
+
+CROSS_ADDRESS_LEGEND = "  ✓ resumed, ✗ full handshake, ? set-up failed, — not tried"
+
+
+def test_resumption_matrix_of_two_addresses(measured: ScanResult) -> None:
+    # Given two backends that share a ticket key but no session cache
+    # When the report is rendered
+    text = resumption_body(measured, TWO_ADDRESSES)
+
+    # Then one matrix per mechanism says where a session set up on one address resumed,
+    # each row an address that set the session up, each column one that was offered it
+    assert text.partition("  across addresses")[2] == (
+        ": set up on the row's address, offered to the column's\n"
+        "\n"
+        "  Session ID        to 1  to 2\n"
+        "  1 127.0.0.2:8443   —     ✗\n"
+        "  2 127.0.0.3:8443   ✗     —\n"
+        "\n"
+        "  Session Ticket    to 1  to 2\n"
+        "  1 127.0.0.2:8443   —     ✓\n"
+        "  2 127.0.0.3:8443   ✓     —\n"
+        "\n"
+        "  TLS 1.3 PSK       to 1  to 2\n"
+        "  1 127.0.0.2:8443   —     ✓\n"
+        "  2 127.0.0.3:8443   ✓     —\n"
+        "\n" + CROSS_ADDRESS_LEGEND
+    )
+    # And with two addresses but nothing tried across them, the section says so
+    untried = dataclasses.replace(TWO_ADDRESSES, cross_address=())
+    assert resumption_body(measured, untried).endswith(
+        "\n\n  across addresses: not tested on 127.0.0.2:8443, 127.0.0.3:8443"
+    )
+
+
+def test_resumption_matrix_of_three_addresses(measured: ScanResult) -> None:
+    # Given three backends tried with tickets only: the IPv6 one has its own ticket key, one
+    # of its full handshakes failed, and one pair was never tried
+    # When the report is rendered at 80 columns (an IPv6 address is the widest row)
+    text = resumption_body(measured, THREE_ADDRESSES, 80)
+
+    # Then only the mechanisms tried have a matrix, each lined up with the others, with ?
+    # where the set-up failed and a dash where nothing was tried
+    assert text.partition("  across addresses")[2] == (
+        ": set up on the row's address, offered to the column's\n"
+        "\n"
+        "  Session Ticket                                to 1  to 2  to 3\n"
+        "  1 127.0.0.2:8443                               —     ✓     ✗\n"
+        "  2 127.0.0.3:8443                               ✓     —     ✗\n"
+        "  3 [2001:db8:ffff:ffff:ffff:ffff:ffff:1]:8443   ?     ✗     —\n"
+        "\n"
+        "  TLS 1.3 PSK                                   to 1  to 2  to 3\n"
+        "  1 127.0.0.2:8443                               —     ✓     ✗\n"
+        "  2 127.0.0.3:8443                               ✓     —     —\n"
+        "  3 [2001:db8:ffff:ffff:ffff:ffff:ffff:1]:8443   ✗     ✗     —\n"
+        "\n" + CROSS_ADDRESS_LEGEND
+    )
+
+
+def test_resumption_skipped_or_failed_is_one_line(measured: ScanResult) -> None:
+    # Given the resumption probe skipped (not registered), then failed with nothing measured
+    skipped: ProbeOutcome[Any] = ProbeOutcome(
+        ProbeId.RESUMPTION, ProbeStatus.SKIPPED, None, skip_reason=NOT_IN_SCAN
+    )
+    # When each is rendered
+    # Then the section is one line saying why, as the other capability sections do
+    assert resumption_body(measured, skipped) == f"  skipped: {NOT_IN_SCAN}"
+    assert resumption_body(measured, failed(ProbeId.RESUMPTION)) == (
+        "  failed: timeout in TLS handshake: no answer within 10.0 s"
+    )
+
+
+def test_failed_resumption_keeps_what_it_measured(measured: ScanResult) -> None:
+    # Given the probe failed after measuring every mechanism once
+    outcome = failed(ProbeId.RESUMPTION, NO_SESSION_CACHE)
+
+    # When the report is rendered
+    text = resumption_body(measured, outcome)
+
+    # Then the failure comes first and the measured section follows it unchanged
+    assert text == (
+        "  failed: timeout in TLS handshake: no answer within 10.0 s\n"
+        + resumption_body(measured, NO_SESSION_CACHE)
+    )
+
+
+def test_server_supplied_text_in_resumption_is_escaped(measured: ScanResult) -> None:
+    # Given a note quoting what a server said and addresses as a hostile --connect-to or DNS
+    # answer could spell them (markup, an escape sequence, a bell)
+    session_id = dataclasses.replace(RESUMPTION.session_id, note="alert [bold]x[/bold]\x1b[2J")
+    hostile = "[red]10.0.0.1[/red]\x07"
+    result = dataclasses.replace(
+        RESUMPTION,
+        session_id=session_id,
+        addresses=(B1, hostile),
+        cross_address=(CrossAddressResumption("tls13_psk", B1, hostile, True),),
+    )
+
+    # When the report is rendered
+    text = resumption_body(measured, result)
+
+    # Then markup is printed as sent and control characters are shown escaped
+    assert "  • Session ID: alert [bold]x[/bold]\\x1b[2J\n" in text
+    assert "  2 [red]10.0.0.1[/red]\\x07   —     —\n" in text
+    assert "\x1b" not in text
+    assert "\x07" not in text
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+@pytest.mark.parametrize("name", sorted(RESUMPTION_VARIANTS))
+def test_resumption_variants_fit_the_width(measured: ScanResult, name: str, width: int) -> None:
+    # Given one of the constructed resumption results
+    result = with_outcomes(
+        measured, resumption=completed(ProbeId.RESUMPTION, RESUMPTION_VARIANTS[name])
+    )
+
+    # When the whole report is rendered at a common terminal width
+    lines = render_text(result, width).splitlines()
+
+    # Then no line spills past it
+    assert [line for line in lines if len(line) > width] == []
+
+
+def test_resumption_in_ascii(measured: ScanResult) -> None:
+    # Given a console that can only encode ASCII, and results with every kind of verdict
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+    result = dataclasses.replace(THREE_ADDRESSES, session_id=NO_SESSION_CACHE.session_id, psk_ke=U)
+
+    # When the report is rendered to it
+    render(
+        with_outcomes(measured, resumption=completed(ProbeId.RESUMPTION, result)),
+        Console(file=stream, width=WIDTH, color_system=None),
+    )
+    stream.flush()
+    report = raw.getvalue().decode("ascii")
+    start = report.index("\nSession resumption -")
+    text = "\n".join(
+        line.rstrip() for line in report[start : report.index("\nCertificate chain -")].split("\n")
+    )
+
+    # Then glyphs and arrows have ASCII stand-ins
+    assert "  Session ID      x 0/5 (0%)    2.41 -> -                  2 -> -  1342 -> -\n" in text
+    assert "  Session Ticket  + 5/5 (100%)  2.38 -> 0.95 (saved 1.43)  2 -> 1  1342 -> 335\n" in (
+        text
+    )
+    assert "  * Session ID: the server sends a Session ID but never resumed it\n" in text
+    assert "  full -> resumed handshakes; times are medians" in text
+    assert "    psk_dhe_ke              + accepted (forward secret)\n" in text
+    assert "    psk_ke                  ? unknown\n" in text
+    assert "  3 [2001:db8:ffff:ffff:ffff:ffff:ffff:1]:8443   ?     x     -\n" in text
+    assert "\n  + resumed, x full handshake, ? set-up failed, - not tried" in text
+
+
+def test_resumption_colour_is_emphasis_only(measured: ScanResult) -> None:
+    # Given resumption results with emphasis: a flaky rate, a long lifetime, psk_ke accepted,
+    # key names that changed, and a cross-address matrix with failures
+    result = dataclasses.replace(LONG_LIFETIME, addresses=THREE_ADDRESSES.addresses)
+    result = dataclasses.replace(result, cross_address=THREE_ADDRESSES.cross_address)
+    scan_result = with_outcomes(measured, resumption=completed(ProbeId.RESUMPTION, result))
+
+    # When it is rendered once with colour and once without
+    console = Console(file=io.StringIO(), width=WIDTH, color_system="truecolor", record=True)
+    render(scan_result, console)
+
+    # Then the words are identical: colour never carries a fact alone
+    assert console.export_text() == render_text(scan_result)
+
+
 def test_failed_capability_probes_say_how_in_one_line(measured: ScanResult) -> None:
     # Given every capability probe failed with a TLS timeout and nothing measured
     capabilities = [probe_id for probe_id in ProbeId if probe_id.value in constructed_outcomes()]
@@ -1264,6 +1765,7 @@ def test_failed_capability_probes_say_how_in_one_line(measured: ScanResult) -> N
         f"  ALPN                 {failure}\n  HTTP/3 hints         {failure}"
     )
     assert body(text, "Client simulation") == f"  {failure}"
+    assert body(text, "Session resumption") == f"  {failure}"
     # And the footer shows them failed with their connections
     for probe_id in capabilities:
         row = line_starting(section(text, "Probes"), f"  {probe_id.value} ").split()
@@ -1356,3 +1858,26 @@ def test_capability_colour_is_emphasis_only(measured: ScanResult) -> None:
 
     # Then the words are identical: colour never carries a fact alone
     assert console.export_text() == render_text(result)
+
+
+def test_real_scan_of_nginx_defaults_resumes_by_ticket_not_by_session_id(pki: TestPKI) -> None:
+    # Given nginx with its defaults: no session cache, tickets on
+    with NginxServer("basic", pki.ecdsa_p256) as server:
+        result = scan_loopback(pki, server.port)
+    # When the report is rendered
+    resumption = section(render_text(result), "Session resumption")
+    # Then Session IDs never resume, tickets and PSKs always do, one key name, no 0-RTT
+    row = line_starting(resumption, "  Session ID ").split()
+    assert row[2:5] == ["✗", "0/5", "(0%)"]
+    assert row[6:8] == ["→", "—"]
+    assert "  • Session ID: the server sends a Session ID but never resumed it" in resumption
+    for label, trips in (("Session Ticket", ["2", "→", "1"]), ("TLS 1.3 PSK", ["1", "→", "1"])):
+        cells = line_starting(resumption, f"  {label} ").removeprefix(f"  {label} ").split()
+        assert cells[:3] == ["✓", "5/5", "(100%)"]
+        assert cells[8:11] == trips
+    lines = [line.rstrip() for line in resumption.splitlines()]
+    assert lines.count("    lifetime hint           300 s (5 min)") == 2
+    assert "    tickets per connection  2" in lines
+    assert "    max early data          0 B (no 0-RTT)" in lines
+    assert "    psk_dhe_ke              ✓ accepted (forward secret)" in lines
+    assert lines[-1] == "  across addresses: one address only, nothing to compare"

@@ -23,6 +23,7 @@ from httpsaudit.tls.messages import (
     parse_new_session_ticket_tls12,
     parse_new_session_ticket_tls13,
 )
+from httpsaudit.tls.tickets import read_post_handshake_tickets
 from tests.vectors import load_hex
 
 FUZZ = settings(max_examples=200, deadline=None)
@@ -412,3 +413,33 @@ def test_tls12_random_bytes_raise_only_decode_error(data: bytes) -> None:
     else:
         assert error.offset is not None
         assert 0 <= error.offset <= len(data)
+
+
+def test_tickets_read_from_rfc8448_server_records_after_the_handshake() -> None:
+    # Given the §3 server's records after its Finished, and its application traffic secret
+    stream = load_hex("rfc8448_simple_server_application_records")
+    secret = bytes.fromhex("a11af9f05531f856ad47116b45a950328204b4f44bfb6b3a4b4f1f3fcb631643")
+    # When every record is opened in order and the handshake messages parsed
+    found = read_post_handshake_tickets(0x1301, secret, stream)
+    # Then the one NewSessionTicket is read, and the data and alert records are skipped
+    assert found.problem is None
+    assert len(found.tickets) == 1
+    assert found.tickets[0].lifetime_s == 30
+    assert found.tickets[0].max_early_data_size == 1024
+
+
+def test_reading_tickets_stops_with_a_reason_at_a_record_that_does_not_open() -> None:
+    # Given the same records but the wrong secret
+    stream = load_hex("rfc8448_simple_server_application_records")
+    found = read_post_handshake_tickets(0x1301, bytes(32), stream)
+    # Then nothing is read and the reason is kept, no exception escapes
+    assert found.tickets == ()
+    assert found.problem is not None
+
+
+def test_a_truncated_capture_ends_quietly() -> None:
+    stream = load_hex("rfc8448_simple_server_application_records")
+    secret = bytes.fromhex("a11af9f05531f856ad47116b45a950328204b4f44bfb6b3a4b4f1f3fcb631643")
+    found = read_post_handshake_tickets(0x1301, secret, stream[:-10])
+    assert found.problem is None
+    assert len(found.tickets) == 1
