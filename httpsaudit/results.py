@@ -32,6 +32,7 @@ class ProbeId(enum.StrEnum):
     HTTP3_HINTS = "http3_hints"
     CLIENT_SIMULATION = "client_simulation"
     RESUMPTION = "resumption"
+    EARLY_DATA = "early_data"
 
 
 class ProbeStatus(enum.StrEnum):
@@ -549,6 +550,56 @@ class ResumptionResult:
     cross_address: tuple[CrossAddressResumption, ...]
 
 
+# -- 0-RTT early data -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FirstByteTiming:
+    """Time from TCP connected to the first response byte, and the round trips in it."""
+
+    full_handshake_ms: float | None  # full TLS 1.3 handshake, then the request
+    full_round_trips: int | None
+    resumed_ms: float | None  # PSK resumption, then the request
+    resumed_round_trips: int | None
+    zero_rtt_ms: float | None  # PSK with the request sent as early data
+    zero_rtt_round_trips: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayCheck:
+    """One replay attempt: was the early data accepted again, and was the request served?"""
+
+    tested: bool
+    early_data_accepted: bool | None
+    served: bool | None  # a response other than 425 Too Early came back for the replay
+    status: int | None  # its HTTP status
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyDataResult:
+    """TLS 1.3 0-RTT: offered, accepted, what it saves, and whether it can be replayed.
+
+    Only GET or HEAD ever travels as early data, unless ``--unsafe-probes`` allows the
+    RFC 8470 check, which sends one non-idempotent request to a harmless path.
+    """
+
+    offered: Support  # tickets carry early_data.max_early_data_size > 0
+    max_early_data_bytes: int | None
+    accepted: Support  # early_data in EncryptedExtensions for our 0-RTT request
+    method: str  # the method sent as early data
+    status: int | None  # HTTP status of the 0-RTT request
+    timing: FirstByteTiming
+    ticket_reuse: ReplayCheck  # the same ticket again, with a new ClientHello
+    exact_replay: ReplayCheck  # the byte-identical first flight on a second connection
+    # RFC 8470, sent only with --unsafe-probes: a POST to a harmless path as early data.
+    too_early: str  # "425" | "held" | "served" | "rejected" | "not_tested"
+    too_early_status: int | None  # 425 when too_early is "425"; None when not tested
+    engine_flights: tuple[Flight, ...]  # our own engine's full handshake, flight by flight
+    engine_handshake_ms: float | None  # to cross-check the reference client's number
+    reference_handshake_ms: float | None
+
+
 # -- Outcomes and the scan -----------------------------------------------------------------
 
 
@@ -614,6 +665,7 @@ class ScanResult:
     http3_hints: ProbeOutcome[Http3HintsResult]
     client_simulation: ProbeOutcome[ClientSimulationResult]
     resumption: ProbeOutcome[ResumptionResult]
+    early_data: ProbeOutcome[EarlyDataResult]
     connections: int = 0  # every connection the scan opened to the target
 
     def outcomes(self) -> tuple[ProbeOutcome[object], ...]:

@@ -33,7 +33,9 @@ from httpsaudit.results import (
     Direction,
     DnsResult,
     DowngradeResult,
+    EarlyDataResult,
     FalseStartResult,
+    FirstByteTiming,
     Flight,
     GroupsResult,
     Http3HintsResult,
@@ -42,6 +44,7 @@ from httpsaudit.results import (
     ProbeError,
     ProbeOutcome,
     ProbeStatus,
+    ReplayCheck,
     ResumptionAttempts,
     ResumptionResult,
     ScanResult,
@@ -134,6 +137,7 @@ def render(scan: ScanResult, console: Console) -> None:
     _section(console, "ALPN and HTTP/3", _alpn_and_http3(scan, glyphs))
     _section(console, "Client simulation", _client_simulation(scan, glyphs, section_width))
     _section(console, "Session resumption", _resumption(scan, glyphs))
+    _section(console, "Early data (0-RTT)", _early_data(scan, glyphs, section_width))
     _section(console, "Certificate chain", _certificates(scan, glyphs))
     _section(console, "Probes", _probes(scan, glyphs))
 
@@ -1513,6 +1517,177 @@ def _resumption(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
     parts.append(_ticket_facts(result, glyphs))
     parts.append(Text(""))
     parts.extend(_cross_address(result, glyphs))
+    return Group(*parts)
+
+
+# -- 0-RTT early data ----------------------------------------------------------------------
+
+# RFC 8470 §5.2: the status a server answers an early request with when it will not process it
+# before the handshake completes; such a response is not the request served.
+TOO_EARLY_STATUS = 425
+# The engine's flight rows: the label column never grows past this, so times stay near it,
+# nor shrinks below the floor, so a narrow console folds it instead of breaking the table.
+_ENGINE_LABEL_MAX = 60
+_ENGINE_LABEL_MIN = 12
+
+
+def _offered(result: EarlyDataResult, glyphs: _Glyphs) -> Text:
+    line = _support(result.offered, glyphs)
+    allowance = result.max_early_data_bytes
+    if result.offered in (Support.SUPPORTED, Support.NOT_SUPPORTED) and allowance is not None:
+        line.append(f" (max early data {allowance} B)", style="")
+    return line
+
+
+def _accepted(result: EarlyDataResult, glyphs: _Glyphs) -> Text:
+    line = _support(result.accepted, glyphs)
+    if result.accepted == Support.NOT_TESTED:
+        return line
+    answer = f"status {result.status}" if result.status is not None else "no response read"
+    line.append(f" ({_clean(result.method)} sent as early data, {answer})", style="")
+    return line
+
+
+def _first_byte(timing: FirstByteTiming, glyphs: _Glyphs) -> list[RenderableType]:
+    """Full handshake, resumption and 0-RTT to the first response byte, then what 0-RTT saves."""
+    rows = [
+        ("full handshake + request", timing.full_handshake_ms, timing.full_round_trips),
+        ("PSK resumption + request", timing.resumed_ms, timing.resumed_round_trips),
+        ("PSK + 0-RTT request", timing.zero_rtt_ms, timing.zero_rtt_round_trips),
+    ]
+    if all(ms is None and trips is None for _label, ms, trips in rows):
+        return [_dim("time to the first response byte: not measured")]
+    table = _table("to first response byte", "ms", "round trips")
+    for column in table.columns[1:]:
+        column.justify = "right"
+    for label, ms, trips in rows:
+        table.add_row(
+            Text(label),
+            Text(_ms(ms) if ms is not None else glyphs.dash),
+            Text(str(trips) if trips is not None else glyphs.dash),
+        )
+    saved_ms = glyphs.dash
+    if timing.full_handshake_ms is not None and timing.zero_rtt_ms is not None:
+        saved = timing.full_handshake_ms - timing.zero_rtt_ms
+        saved_ms = _ms(saved) if saved >= 0 else f"-{_ms(-saved)}"
+    saved_trips = glyphs.dash
+    if timing.full_round_trips is not None and timing.zero_rtt_round_trips is not None:
+        saved_trips = str(timing.full_round_trips - timing.zero_rtt_round_trips)
+    table.add_row(Text("saved by 0-RTT", style="bold"), Text(saved_ms), Text(saved_trips))
+    legend = _dim("from TCP connected; the saving is against a full handshake + request")
+    return [table, legend]
+
+
+def _replay(check: ReplayCheck, method: str, exact: bool, glyphs: _Glyphs) -> RenderableType:
+    """A replay's verdict in words; a replayed request that was served is the finding."""
+    method = _clean(method)
+    note = _clean(check.note) if check.note else None
+    if not check.tested:
+        return _dim(f"{glyphs.dash} not tested" + (f": {note}" if note else ""))
+    status = f" ({check.status})" if check.status is not None else ""
+    if check.served and check.status == TOO_EARLY_STATUS:
+        verdict = Text(f"{glyphs.check} answered 425 Too Early: the {method} was not processed")
+    elif check.served and exact:
+        verdict = Text(
+            f"{glyphs.cross} the replayed {method} was served again{status}: "
+            "a recorded first flight can repeat this request",
+            style="bold red",
+        )
+    elif check.served:
+        verdict = Text(
+            f"{glyphs.cross} the {method} was served again{status} on the same ticket: "
+            "one ticket carries early data more than once",
+            style="bold yellow",
+        )
+    elif check.early_data_accepted:
+        answer = "no answer was read" if check.served is None else "not served"
+        verdict = Text(f"? early data accepted again, {answer}", style="yellow")
+    elif check.early_data_accepted is False and exact:
+        verdict = Text(f"{glyphs.check} rejected: the replayed early data was not accepted")
+    elif check.early_data_accepted is False:
+        verdict = Text(f"{glyphs.check} rejected: a ticket's early data is accepted once only")
+    else:
+        verdict = Text("? unknown", style="yellow")
+    return Group(verdict, _dim(note)) if note else verdict
+
+
+def _too_early(result: EarlyDataResult, glyphs: _Glyphs) -> Text:
+    """RFC 8470: what a non-idempotent request sent as early data got (--unsafe-probes only)."""
+    status = result.too_early_status
+    answered = f" ({status})" if status is not None else ""
+    if result.too_early == "425":
+        return Text(f"{glyphs.check} 425 Too Early: the request must wait for the handshake")
+    if result.too_early == "held":
+        return Text(f"{glyphs.check} held until the handshake completed{answered}")
+    if result.too_early == "served":
+        return Text(
+            f"{glyphs.cross} served in early data{answered}: "
+            "a replay can repeat a non-idempotent request",
+            style="bold red",
+        )
+    if result.too_early == "rejected":
+        return Text(f"{glyphs.dash} early data rejected in TLS: nothing to judge")
+    if result.too_early == "not_tested":
+        why = "needs --unsafe-probes" if result.accepted == Support.SUPPORTED else "no 0-RTT"
+        return _dim(f"{glyphs.dash} not tested ({why})")
+    return _text(result.too_early)
+
+
+def _engine(result: EarlyDataResult, glyphs: _Glyphs, section_width: int) -> list[RenderableType]:
+    """Our engine's full handshake, flight by flight, beside the reference client's time."""
+    if result.engine_handshake_ms is None and not result.engine_flights:
+        return [_kv([("TLS 1.3 engine", _dim("no handshake measured"))])]
+    handshake = Text("handshake ")
+    if result.engine_handshake_ms is not None:
+        handshake.append(f"{_ms(result.engine_handshake_ms)} ms")
+    else:
+        handshake.append("not completed")
+    reference = result.reference_handshake_ms
+    handshake.append(
+        f" (reference client {_ms(reference)} ms)"
+        if reference is not None
+        else " (reference client: not measured)"
+    )
+    parts: list[RenderableType] = [_kv([("TLS 1.3 engine", handshake)])]
+    if result.engine_flights:
+        room = section_width - _INDENT - _VALUE_WIDTH - 1
+        label_width = max(_ENGINE_LABEL_MIN, min(room, _ENGINE_LABEL_MAX))
+        flights = Table.grid(padding=(0, 1, 0, 0))
+        flights.add_column(width=label_width, overflow="fold")
+        flights.add_column(width=_VALUE_WIDTH, justify="right", no_wrap=True)
+        for flight in result.engine_flights:
+            flights.add_row(_flight_label(flight, glyphs, label_width), _flight_value(flight))
+        parts.append(flights)
+        parts.append(_dim("flight rows: time since the engine's ClientHello was written"))
+    return parts
+
+
+def _early_data(scan: ScanResult, glyphs: _Glyphs, section_width: int) -> RenderableType:
+    outcome = scan.early_data
+    result: EarlyDataResult | None = outcome.result
+    parts: list[RenderableType] = []
+    line = _not_completed(outcome)
+    if line is not None:
+        parts.append(line)
+    if result is None:
+        return Group(*parts)
+    parts.append(
+        _kv([("offered", _offered(result, glyphs)), ("accepted", _accepted(result, glyphs))])
+    )
+    parts.append(Text(""))
+    parts.extend(_first_byte(result.timing, glyphs))
+    parts.append(Text(""))
+    parts.append(
+        _kv(
+            [
+                ("ticket reuse", _replay(result.ticket_reuse, result.method, False, glyphs)),
+                ("exact replay", _replay(result.exact_replay, result.method, True, glyphs)),
+                ("RFC 8470 Too Early", _too_early(result, glyphs)),
+            ]
+        )
+    )
+    parts.append(Text(""))
+    parts.extend(_engine(result, glyphs, section_width))
     return Group(*parts)
 
 

@@ -6,11 +6,14 @@ and real scans of loopback lab servers must validate while carrying the exact va
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import enum
 import hashlib
 import importlib
+import inspect
 import json
+import re
 import socket
 import types
 import typing
@@ -20,6 +23,7 @@ import jsonschema
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from httpsaudit import results as results_module
 from httpsaudit.net.dns import ResolverAddress
 from httpsaudit.net.raw_hello import AnswerKind
 from httpsaudit.probes import PROBES
@@ -39,6 +43,7 @@ from httpsaudit.tls.codes import CipherSuite
 from httpsaudit.tls.suites import SIGNALLING_SUITES, describe_suite
 from tests.pki import Issued, TestPKI
 from tests.report.test_terminal import (
+    EARLY_DATA_VARIANTS,
     RESUMPTION_VARIANTS,
     TICKET_KEY_NAME,
     completed,
@@ -333,6 +338,8 @@ def test_enum_fields_are_found(schema: Schema) -> None:
         ("ResumptionAttempts", "support"),
         ("ResumptionResult", "psk_dhe_ke"),
         ("ResumptionResult", "psk_ke"),
+        ("EarlyDataResult", "offered"),
+        ("EarlyDataResult", "accepted"),
     ]:
         assert expected in ENUM_FIELDS
 
@@ -347,6 +354,71 @@ def test_schema_enums_match_python_enums(definition: str, field_name: str, schem
     values = property_enum(schema, definition, field_name)
     # Then it lists exactly the enum's values, in the same order, null last where allowed
     assert values == [member.value for member in enum_type] + ([None] if nullable else [])
+
+
+# A field comment in results.py that lists the values of a str field: ``# "a" | "b" (note)``,
+# maybe after a label (``# RFC 8470: "a" | "b"``); a trailing ``| ...`` means the list is open.
+_VALUE_LIST = re.compile(r'"[^"]*"[^"|]*\|\s*"')
+
+
+def documented_string_fields() -> dict[tuple[str, str], tuple[list[str], bool]]:
+    """``(class, field)`` -> (values its comment in results.py lists, whether the list is open)."""
+    source = inspect.getsource(results_module)
+    lines = source.splitlines()
+    found: dict[tuple[str, str], tuple[list[str], bool]] = {}
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.ClassDef) or node.name not in REPORTED:
+            continue
+        for statement in node.body:
+            if not (
+                isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+            ):
+                continue
+            _code, _hash, comment = lines[statement.lineno - 1].partition("#")
+            if _VALUE_LIST.search(comment):
+                values = re.findall(r'"([^"]*)"', comment)
+                found[node.name, statement.target.id] = (values, comment.rstrip().endswith("..."))
+    return found
+
+
+DOCUMENTED_STRING_FIELDS = documented_string_fields()
+
+
+def test_documented_string_fields_are_found() -> None:
+    # Given the str fields whose comments in results.py list their values
+    # When they are listed
+    # Then the walk found old ones, an open list, and the RFC 8470 verdict (so it can fail)
+    assert DOCUMENTED_STRING_FIELDS["DnsResult", "resolver"] == (["dnspython", "system"], False)
+    assert DOCUMENTED_STRING_FIELDS["VerifyProblem", "reason"][1] is True
+    assert DOCUMENTED_STRING_FIELDS["EarlyDataResult", "too_early"] == (
+        ["425", "held", "served", "rejected", "not_tested"],
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("definition", "field_name"),
+    sorted(DOCUMENTED_STRING_FIELDS),
+    ids=[f"{name}.{field}" for name, field in sorted(DOCUMENTED_STRING_FIELDS)],
+)
+def test_schema_enums_match_documented_string_values(
+    definition: str, field_name: str, schema: Schema
+) -> None:
+    # Given a str field whose comment in results.py lists the values it takes
+    documented, open_list = DOCUMENTED_STRING_FIELDS[definition, field_name]
+    nullable = type(None) in typing.get_args(
+        typing.get_type_hints(REPORTED[definition])[field_name]
+    )
+    # When the schema's enum (or, for an open list, its pattern) for it is read
+    node = resolve(schema["$defs"][definition]["properties"][field_name], schema["$defs"])
+    # Then it lists exactly those values in that order (null last where allowed); where the
+    # comment's list ends in "...", it accepts at least them
+    if open_list and "enum" not in node:
+        assert all(re.search(node["pattern"], value) for value in documented)
+    elif open_list:
+        assert set(documented) <= set(node["enum"])
+    else:
+        assert node["enum"] == documented + ([None] if nullable else [])
 
 
 def test_hello_answer_enum_matches_the_raw_hello_answer_kinds(schema: Schema) -> None:
@@ -947,6 +1019,38 @@ def test_completed_capability_results_validate_with_exact_values(
     assert resumption["result"]["psk_ke"] == "not_supported"
     assert resumption["result"]["addresses"] == []
     assert resumption["result"]["cross_address"] == []
+    early_data = probes["early_data"]
+    assert early_data["connections"] == 9
+    assert {key: early_data["result"][key] for key in list(early_data["result"])[:5]} == {
+        "offered": "supported",
+        "max_early_data_bytes": 16384,
+        "accepted": "supported",
+        "method": "GET",
+        "status": 200,
+    }
+    assert early_data["result"]["timing"] == {
+        "full_handshake_ms": 2.41,
+        "full_round_trips": 2,
+        "resumed_ms": 1.95,
+        "resumed_round_trips": 2,
+        "zero_rtt_ms": 1.02,
+        "zero_rtt_round_trips": 1,
+    }
+    served = {"tested": True, "early_data_accepted": True, "served": True, "status": 200}
+    for check in ("ticket_reuse", "exact_replay"):
+        assert early_data["result"][check] == {**served, "note": None}
+    assert early_data["result"]["too_early"] == "not_tested"
+    assert early_data["result"]["too_early_status"] is None
+    assert early_data["result"]["engine_flights"][2] == {
+        "direction": "client",
+        "messages": ["ChangeCipherSpec", "Finished"],
+        "wire_bytes": 80,
+        "records": 2,
+        "start_ms": 1.69,
+        "end_ms": 1.69,
+    }
+    assert early_data["result"]["engine_handshake_ms"] == 1.71
+    assert early_data["result"]["reference_handshake_ms"] == 1.78
 
 
 @pytest.mark.parametrize("name", sorted(RESUMPTION_VARIANTS))
@@ -962,6 +1066,21 @@ def test_every_constructed_resumption_result_validates(
         # Then it validates, keys in declaration order
         assert_valid(validator, report)
         assert_declaration_order(outcome, report["probes"]["resumption"])
+
+
+@pytest.mark.parametrize("name", sorted(EARLY_DATA_VARIANTS))
+def test_every_constructed_early_data_result_validates(
+    name: str, constructed_scan: ScanResult, validator: jsonschema.Draft202012Validator
+) -> None:
+    # Given a constructed early data result (replays served, rejected or not tested, 0-RTT not
+    # offered or not accepted, RFC 8470 answered 425), completed and as a failed probe's part
+    variant = EARLY_DATA_VARIANTS[name]
+    for outcome in (completed(ProbeId.EARLY_DATA, variant), failed(ProbeId.EARLY_DATA, variant)):
+        # When it is reported
+        report = document(dataclasses.replace(constructed_scan, early_data=outcome))
+        # Then it validates, keys in declaration order
+        assert_valid(validator, report)
+        assert_declaration_order(outcome, report["probes"]["early_data"])
 
 
 def _result(report: Document, probe_id: str) -> Document:
@@ -1075,6 +1194,78 @@ def _result(report: Document, probe_id: str) -> Document:
                 {"mechanism": "tls13_psk", "from_address": "a", "to_address": "b"}
             ),
             id="cross-address-missing-resumed",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data").update(offered=True),
+            id="early-data-offer-as-boolean",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data").update(max_early_data_bytes=-1),
+            id="negative-max-early-data",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data").update(max_early_data_bytes=2**32),
+            id="max-early-data-over-32-bits",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data").update(method="get"),
+            id="method-not-uppercase",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data").update(method="GET /"),
+            id="method-with-path",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data").update(too_early=425),
+            id="too-early-as-integer",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data").update(too_early="refused"),
+            id="unknown-too-early",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data").update(
+                too_early="425", too_early_status=200
+            ),
+            id="too-early-425-with-another-status",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data").update(too_early_status=425),
+            id="too-early-status-when-not-tested",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data")["timing"].update(zero_rtt_ms=-1.0),
+            id="negative-first-byte-time",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data")["timing"].update(zero_rtt_s=0.001),
+            id="extra-key-in-timing",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data")["exact_replay"].pop("served"),
+            id="replay-missing-served",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data")["exact_replay"].update(tested=False),
+            id="untested-replay-with-a-verdict",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data")["ticket_reuse"].update(served="yes"),
+            id="served-as-string",
+        ),
+        pytest.param(
+            lambda report: _result(report, "early_data")["engine_flights"][0].pop("direction"),
+            id="engine-flight-without-direction",
+        ),
+        pytest.param(
+            lambda report: report["probes"]["early_data"].update(probe="resumption"),
+            id="early-data-outcome-under-another-probe",
+        ),
+        pytest.param(
+            lambda report: report["probes"]["resumption"].update(
+                result=report["probes"]["early_data"]["result"]
+            ),
+            id="early-data-result-as-resumption",
         ),
     ],
 )

@@ -28,8 +28,12 @@ from httpsaudit.results import (
     CipherSuitesResult,
     ClientSimulationResult,
     CrossAddressResumption,
+    Direction,
     DowngradeResult,
+    EarlyDataResult,
     FalseStartResult,
+    FirstByteTiming,
+    Flight,
     GroupsResult,
     GroupSupport,
     Http3HintsResult,
@@ -38,6 +42,7 @@ from httpsaudit.results import (
     ProbeId,
     ProbeOutcome,
     ProbeStatus,
+    ReplayCheck,
     ResumptionAttempts,
     ResumptionResult,
     ScanResult,
@@ -65,6 +70,7 @@ CAPABILITY_TITLES = (
     "ALPN and HTTP/3",
     "Client simulation",
     "Session resumption",
+    "Early data (0-RTT)",
 )
 SECTION_TITLES = (
     "Timing",
@@ -529,6 +535,7 @@ def test_probes_outside_the_registry_show_why_they_did_not_run(
     )
     assert body(text, "Client simulation") == f"  {reason}"
     assert body(text, "Session resumption") == f"  {reason}"
+    assert body(text, "Early data (0-RTT)") == f"  {reason}"
     # And the footer lists every probe, the skipped ones with no connection and no time
     footer = section(text, "Probes")
     for probe_id in ProbeId:
@@ -929,6 +936,82 @@ RESUMPTION_VARIANTS = {
     "three-addresses": THREE_ADDRESSES,
 }
 
+# Our TLS 1.3 engine's full handshake with nginx: the client's second flight carries the
+# middlebox-compatibility ChangeCipherSpec.
+ENGINE_FLIGHTS = (
+    Flight(Direction.CLIENT, ("ClientHello",), 1566, 1, 0.0, 0.0),
+    Flight(
+        Direction.SERVER,
+        ("ServerHello", "EncryptedExtensions", "Certificate", "CertificateVerify", "Finished"),
+        1595,
+        6,
+        0.71,
+        0.74,
+    ),
+    Flight(Direction.CLIENT, ("ChangeCipherSpec", "Finished"), 80, 2, 1.69, 1.69),
+)
+NOT_TESTED_REPLAY = ReplayCheck(False, None, None, None, "no 0-RTT was accepted")
+REJECTED_REPLAY = ReplayCheck(True, False, False, None, None)
+SERVED_REPLAY = ReplayCheck(True, True, True, 200, None)
+# nginx with ssl_early_data on: its tickets are not single-use and nothing stops a replay, so
+# the same GET is served again, with the same ticket and from a byte-identical first flight.
+EARLY_DATA = EarlyDataResult(
+    offered=S,
+    max_early_data_bytes=16384,
+    accepted=S,
+    method="GET",
+    status=200,
+    timing=FirstByteTiming(2.41, 2, 1.95, 2, 1.02, 1),
+    ticket_reuse=SERVED_REPLAY,
+    exact_replay=SERVED_REPLAY,
+    too_early="not_tested",
+    too_early_status=None,
+    engine_flights=ENGINE_FLIGHTS,
+    engine_handshake_ms=1.71,
+    reference_handshake_ms=1.78,
+)
+# s_server -early_data: OpenSSL's anti-replay lets a ticket's early data in once only.
+REPLAY_REJECTED = dataclasses.replace(
+    EARLY_DATA, ticket_reuse=REJECTED_REPLAY, exact_replay=REJECTED_REPLAY
+)
+# Tickets that allow early data, from a server that then rejects it (early data off behind a
+# TLS terminator that issues the tickets): the request goes again after the handshake.
+OFFERED_NOT_ACCEPTED = dataclasses.replace(
+    EARLY_DATA,
+    accepted=N,
+    timing=FirstByteTiming(2.41, 2, 1.95, 2, None, None),
+    ticket_reuse=NOT_TESTED_REPLAY,
+    exact_replay=NOT_TESTED_REPLAY,
+)
+# nginx without ssl_early_data: tickets carry no early_data extension.
+NOT_OFFERED = dataclasses.replace(
+    OFFERED_NOT_ACCEPTED,
+    offered=N,
+    max_early_data_bytes=0,
+    accepted=T,
+    status=None,
+    ticket_reuse=ReplayCheck(False, None, None, None, "the server offers no 0-RTT"),
+    exact_replay=ReplayCheck(False, None, None, None, "the server offers no 0-RTT"),
+)
+# --unsafe-probes against nginx told to answer every early request 425 Too Early
+# (``if ($ssl_early_data) { return 425; }``): the GET and its replays are answered, not served.
+TOO_EARLY = dataclasses.replace(
+    EARLY_DATA,
+    status=425,
+    ticket_reuse=ReplayCheck(True, True, True, 425, None),
+    exact_replay=ReplayCheck(True, True, True, 425, None),
+    too_early="425",
+    too_early_status=425,
+)
+TLS13_NOT_OFFERED = "TLSv1.3 is not offered by the server"
+EARLY_DATA_VARIANTS = {
+    "replay-served": EARLY_DATA,
+    "replay-rejected": REPLAY_REJECTED,
+    "offered-not-accepted": OFFERED_NOT_ACCEPTED,
+    "not-offered": NOT_OFFERED,
+    "too-early": TOO_EARLY,
+}
+
 
 def constructed_outcomes() -> dict[str, Any]:
     """A completed outcome for every capability probe, keyed by its ScanResult field.
@@ -946,6 +1029,7 @@ def constructed_outcomes() -> dict[str, Any]:
         ProbeId.HTTP3_HINTS: completed(ProbeId.HTTP3_HINTS, HTTP3_HINTS, 0),
         ProbeId.CLIENT_SIMULATION: completed(ProbeId.CLIENT_SIMULATION, CLIENT_SIMULATION, 4),
         ProbeId.RESUMPTION: completed(ProbeId.RESUMPTION, RESUMPTION, 23),
+        ProbeId.EARLY_DATA: completed(ProbeId.EARLY_DATA, EARLY_DATA, 9),
     }
     return {probe_id.value: outcome for probe_id, outcome in outcomes.items()}
 
@@ -1742,6 +1826,357 @@ def test_resumption_colour_is_emphasis_only(measured: ScanResult) -> None:
     assert console.export_text() == render_text(scan_result)
 
 
+def early_data_body(
+    base: ScanResult, outcome: EarlyDataResult | ProbeOutcome[Any], width: int = WIDTH
+) -> str:
+    """The Early data (0-RTT) section of ``base`` with that result (or outcome) in it."""
+    if isinstance(outcome, EarlyDataResult):
+        outcome = completed(ProbeId.EARLY_DATA, outcome, 9)
+    return body(render_text(with_outcomes(base, early_data=outcome), width), "Early data (0-RTT)")
+
+
+EARLY_DATA_TIMING = (
+    "  to first response byte      ms  round trips\n"
+    "  full handshake + request  2.41            2\n"
+    "  PSK resumption + request  1.95            2\n"
+    "  PSK + 0-RTT request       1.02            1\n"
+    "  saved by 0-RTT            1.39            1\n"
+    "  from TCP connected; the saving is against a full handshake + request\n"
+)
+EARLY_DATA_TIMING_WITHOUT_0RTT = (
+    "  to first response byte      ms  round trips\n"
+    "  full handshake + request  2.41            2\n"
+    "  PSK resumption + request  1.95            2\n"
+    "  PSK + 0-RTT request          —            —\n"
+    "  saved by 0-RTT               —            —\n"
+    "  from TCP connected; the saving is against a full handshake + request\n"
+)
+EARLY_DATA_ENGINE = (
+    "  TLS 1.3 engine       handshake 1.71 ms (reference client 1.78 ms)\n"
+    "    → ClientHello 1566 B                                         +0.00 ms\n"
+    "    ← ServerHello, EncryptedExtensions, Certificate,           +0.71-0.74\n"
+    "      CertificateVerify, Finished 1595 B (6 records)\n"
+    "    → ChangeCipherSpec, Finished 80 B (2 records)                +1.69 ms\n"
+    "  flight rows: time since the engine's ClientHello was written"
+)
+NO_UNSAFE_PROBES = "  RFC 8470 Too Early   — not tested (needs --unsafe-probes)\n"
+
+
+def test_early_data_layout_with_a_served_replay(measured: ScanResult) -> None:
+    # Given nginx with ssl_early_data on: 0-RTT accepted, and both replays of the GET served
+    # When the report is rendered at 100 and at 80 columns
+    wide = early_data_body(measured, EARLY_DATA)
+    narrow = early_data_body(measured, EARLY_DATA, 80)
+
+    # Then offer and acceptance come first, then what 0-RTT saves to the first response byte,
+    # then each replay's verdict in plain words, RFC 8470 untested, and the engine's flights
+    assert (
+        wide
+        == (
+            "  offered              ✓ yes (max early data 16384 B)\n"
+            "  accepted             ✓ yes (GET sent as early data, status 200)\n"
+            "\n" + EARLY_DATA_TIMING + "\n"
+            "  ticket reuse         ✗ the GET was served again (200) on the same ticket: one ticket carries early\n"  # noqa: E501
+            "                       data more than once\n"
+            "  exact replay         ✗ the replayed GET was served again (200): a recorded first flight can repeat\n"  # noqa: E501
+            "                       this request\n" + NO_UNSAFE_PROBES + "\n" + EARLY_DATA_ENGINE
+        )
+    )
+    # And at 80 columns only the verdicts wrap, between words
+    assert narrow == wide.replace(
+        "on the same ticket: one ticket carries early\n                       data more than",
+        "on the same ticket: one\n                       ticket carries early data more than",
+    ).replace(
+        "a recorded first flight can repeat\n                       this request",
+        "a recorded\n                       first flight can repeat this request",
+    )
+
+
+def test_early_data_layout_when_replays_are_rejected(measured: ScanResult) -> None:
+    # Given s_server -early_data: 0-RTT accepted, OpenSSL's anti-replay refusing any second use
+    # When the report is rendered
+    text = early_data_body(measured, REPLAY_REJECTED)
+
+    # Then both replays say rejected, and why that is the safe answer
+    assert text == (
+        "  offered              ✓ yes (max early data 16384 B)\n"
+        "  accepted             ✓ yes (GET sent as early data, status 200)\n"
+        "\n" + EARLY_DATA_TIMING + "\n"
+        "  ticket reuse         ✓ rejected: a ticket's early data is accepted once only\n"
+        "  exact replay         ✓ rejected: the replayed early data was not accepted\n"
+        + NO_UNSAFE_PROBES
+        + "\n"
+        + EARLY_DATA_ENGINE
+    )
+    assert early_data_body(measured, REPLAY_REJECTED, 80) == text
+
+
+def test_early_data_layout_when_offered_but_not_accepted(measured: ScanResult) -> None:
+    # Given tickets that allow early data from a server that then rejects it
+    # When the report is rendered
+    text = early_data_body(measured, OFFERED_NOT_ACCEPTED)
+
+    # Then the offer and the refusal are both stated, 0-RTT has no time, and nothing that
+    # needs accepted early data was tested
+    assert text == (
+        "  offered              ✓ yes (max early data 16384 B)\n"
+        "  accepted             ✗ no (GET sent as early data, status 200)\n"
+        "\n" + EARLY_DATA_TIMING_WITHOUT_0RTT + "\n"
+        "  ticket reuse         — not tested: no 0-RTT was accepted\n"
+        "  exact replay         — not tested: no 0-RTT was accepted\n"
+        "  RFC 8470 Too Early   — not tested (no 0-RTT)\n"
+        "\n" + EARLY_DATA_ENGINE
+    )
+
+
+def test_early_data_layout_when_not_offered(measured: ScanResult) -> None:
+    # Given nginx without ssl_early_data: its tickets carry no early_data extension
+    # When the report is rendered
+    text = early_data_body(measured, NOT_OFFERED)
+
+    # Then it says no, with the ticket's 0 B allowance, and everything after is not tested
+    assert text == (
+        "  offered              ✗ no (max early data 0 B)\n"
+        "  accepted             — not tested\n"
+        "\n" + EARLY_DATA_TIMING_WITHOUT_0RTT + "\n"
+        "  ticket reuse         — not tested: the server offers no 0-RTT\n"
+        "  exact replay         — not tested: the server offers no 0-RTT\n"
+        "  RFC 8470 Too Early   — not tested (no 0-RTT)\n"
+        "\n" + EARLY_DATA_ENGINE
+    )
+
+
+def test_early_data_skipped_or_failed_is_one_line(measured: ScanResult) -> None:
+    # Given the probe skipped on a TLS 1.2-only server (0-RTT does not apply), then failed
+    # with nothing measured
+    skipped: ProbeOutcome[Any] = ProbeOutcome(
+        ProbeId.EARLY_DATA, ProbeStatus.SKIPPED, None, skip_reason=TLS13_NOT_OFFERED
+    )
+    # When each is rendered
+    # Then the section is one line saying why, as the other capability sections do
+    assert early_data_body(measured, skipped) == f"  skipped: {TLS13_NOT_OFFERED}"
+    assert early_data_body(measured, failed(ProbeId.EARLY_DATA)) == (
+        "  failed: timeout in TLS handshake: no answer within 10.0 s"
+    )
+
+
+def test_failed_early_data_keeps_what_it_measured(measured: ScanResult) -> None:
+    # Given the probe failed during the exact replay, after 0-RTT was accepted and the ticket
+    # reuse rejected
+    partial = dataclasses.replace(
+        REPLAY_REJECTED,
+        exact_replay=ReplayCheck(False, None, None, None, "not reached: the probe failed"),
+    )
+
+    # When the report is rendered
+    text = early_data_body(measured, failed(ProbeId.EARLY_DATA, partial))
+
+    # Then the failure comes first and what was measured follows it unchanged
+    assert text == (
+        "  failed: timeout in TLS handshake: no answer within 10.0 s\n"
+        + early_data_body(measured, partial)
+    )
+    assert "  exact replay         — not tested: not reached: the probe failed\n" in text
+
+
+@pytest.mark.parametrize(
+    ("check", "shown"),
+    [
+        pytest.param(
+            ReplayCheck(True, True, True, 200, None),
+            "✗ the replayed GET was served again (200): a recorded first flight can repeat",
+            id="served",
+        ),
+        pytest.param(
+            ReplayCheck(True, True, True, 425, None),
+            "✓ answered 425 Too Early: the GET was not processed",
+            id="too-early",
+        ),
+        pytest.param(
+            ReplayCheck(True, True, False, None, None),
+            "? early data accepted again, not served",
+            id="accepted-not-served",
+        ),
+        pytest.param(
+            ReplayCheck(True, True, None, None, "connection reset after the ServerHello"),
+            "? early data accepted again, no answer was read",
+            id="accepted-no-answer",
+        ),
+        pytest.param(
+            ReplayCheck(True, False, False, None, None),
+            "✓ rejected: the replayed early data was not accepted",
+            id="rejected",
+        ),
+        pytest.param(
+            ReplayCheck(True, None, None, None, "alert decrypt_error"),
+            "? unknown",
+            id="unknown",
+        ),
+        pytest.param(ReplayCheck(False, None, None, None, None), "— not tested", id="untested"),
+    ],
+)
+def test_exact_replay_verdicts(measured: ScanResult, check: ReplayCheck, shown: str) -> None:
+    # Given a byte-identical replay of the first flight that ended this way
+    result = dataclasses.replace(REPLAY_REJECTED, exact_replay=check)
+
+    # When the report is rendered
+    lines = early_data_body(measured, result).splitlines()
+
+    # Then its verdict is in words, and a note (if any) is on the line below
+    row = lines.index(line_starting("\n".join(lines), "  exact replay"))
+    assert lines[row] == f"  exact replay         {shown}"
+    if check.note is not None and check.tested:
+        assert lines[row + 1] == f"                       {check.note}"
+
+
+@pytest.mark.parametrize(
+    ("too_early", "status", "accepted", "shown"),
+    [
+        ("425", 425, S, "✓ 425 Too Early: the request must wait for the handshake"),
+        ("held", 201, S, "✓ held until the handshake completed (201)"),
+        (
+            "served",
+            201,
+            S,
+            "✗ served in early data (201): a replay can repeat a non-idempotent request",
+        ),
+        ("rejected", None, S, "— early data rejected in TLS: nothing to judge"),
+        ("not_tested", None, S, "— not tested (needs --unsafe-probes)"),
+        ("not_tested", None, N, "— not tested (no 0-RTT)"),
+    ],
+)
+def test_rfc8470_too_early_verdicts(
+    measured: ScanResult, too_early: str, status: int | None, accepted: Support, shown: str
+) -> None:
+    # Given the RFC 8470 check (a non-idempotent request as early data) ending this way
+    result = dataclasses.replace(
+        REPLAY_REJECTED, accepted=accepted, too_early=too_early, too_early_status=status
+    )
+
+    # When the report is rendered
+    text = early_data_body(measured, result)
+
+    # Then the answer is named, and only serving it from early data is a finding
+    assert line_starting(text, "  RFC 8470 Too Early") == f"  RFC 8470 Too Early   {shown}"
+
+
+def test_early_data_timing_edges_and_engine_without_handshake(measured: ScanResult) -> None:
+    # Given 0-RTT that was slower than a full handshake on a noisy link, and an engine that
+    # made no handshake of its own
+    slower = dataclasses.replace(
+        REPLAY_REJECTED,
+        timing=FirstByteTiming(0.95, 2, 1.01, 2, 1.07, 1),
+        engine_flights=(),
+        engine_handshake_ms=None,
+        reference_handshake_ms=None,
+    )
+    unmeasured = dataclasses.replace(
+        slower, timing=FirstByteTiming(None, None, None, None, None, None)
+    )
+
+    # When each is rendered
+    slower_text = early_data_body(measured, slower)
+    unmeasured_text = early_data_body(measured, unmeasured)
+
+    # Then a negative saving is shown as such, with the round trip still saved; no timing at
+    # all is one line; and the engine says it measured nothing
+    assert line_starting(slower_text, "  saved by 0-RTT").rstrip() == (
+        "  saved by 0-RTT            -0.12            1"
+    )
+    assert slower_text.endswith("\n  TLS 1.3 engine       no handshake measured")
+    assert "\n\n  time to the first response byte: not measured\n\n" in unmeasured_text
+
+
+def test_server_supplied_text_in_early_data_is_escaped(measured: ScanResult) -> None:
+    # Given notes quoting what a server sent (markup, an escape sequence, a bell) and a flight
+    # naming an unknown message as the engine reads it
+    check = ReplayCheck(True, None, None, None, "alert [bold]x[/bold]\x1b[2J\x07")
+    flights = (Flight(Direction.SERVER, ("0xfe\x1b[1m",), 7, 1, 0.5, 0.5),)
+    result = dataclasses.replace(
+        EARLY_DATA, ticket_reuse=check, exact_replay=check, engine_flights=flights
+    )
+
+    # When the report is rendered
+    text = early_data_body(measured, result)
+
+    # Then markup is printed as sent and control characters are shown escaped
+    assert "                       alert [bold]x[/bold]\\x1b[2J\\x07\n" in text
+    assert "    ← 0xfe\\x1b[1m 7 B" in text
+    assert "\x1b" not in text
+    assert "\x07" not in text
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+@pytest.mark.parametrize("name", sorted(EARLY_DATA_VARIANTS))
+def test_early_data_variants_fit_the_width(measured: ScanResult, name: str, width: int) -> None:
+    # Given one of the constructed early data results
+    result = with_outcomes(
+        measured, early_data=completed(ProbeId.EARLY_DATA, EARLY_DATA_VARIANTS[name])
+    )
+
+    # When the whole report is rendered at a common terminal width
+    lines = render_text(result, width).splitlines()
+
+    # Then no line spills past it
+    assert [line for line in lines if len(line) > width] == []
+
+
+def test_early_data_in_ascii(measured: ScanResult) -> None:
+    # Given a console that can only encode ASCII, and results with every kind of verdict
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+    result = dataclasses.replace(EARLY_DATA, ticket_reuse=REJECTED_REPLAY)
+
+    # When the report is rendered to it
+    render(
+        with_outcomes(measured, early_data=completed(ProbeId.EARLY_DATA, result)),
+        Console(file=stream, width=WIDTH, color_system=None),
+    )
+    stream.flush()
+    report = raw.getvalue().decode("ascii")
+    start = report.index("\nEarly data (0-RTT) -")
+    text = "\n".join(
+        line.rstrip() for line in report[start : report.index("\nCertificate chain -")].split("\n")
+    )
+
+    # Then glyphs and arrows have ASCII stand-ins
+    assert "  offered              + yes (max early data 16384 B)\n" in text
+    assert "  ticket reuse         + rejected: a ticket's early data is accepted once only\n" in (
+        text
+    )
+    assert "  exact replay         x the replayed GET was served again (200): a recorded" in text
+    assert "  RFC 8470 Too Early   - not tested (needs --unsafe-probes)\n" in text
+    assert "    -> ClientHello 1566 B" in text
+    assert "    <- ServerHello, EncryptedExtensions, Certificate," in text
+
+
+def test_early_data_colour_is_emphasis_only(measured: ScanResult) -> None:
+    # Given early data results with emphasis: a served replay, a served ticket reuse, and a
+    # non-idempotent request served from early data
+    result = dataclasses.replace(EARLY_DATA, too_early="served", too_early_status=201)
+    scan_result = with_outcomes(measured, early_data=completed(ProbeId.EARLY_DATA, result))
+
+    # When it is rendered once with colour and once without
+    console = Console(file=io.StringIO(), width=WIDTH, color_system="truecolor", record=True)
+    render(scan_result, console)
+
+    # Then the words are identical: colour never carries a fact alone
+    assert console.export_text() == render_text(scan_result)
+
+
+def test_served_replay_is_emphasised(measured: ScanResult) -> None:
+    # Given a served exact replay and a served ticket reuse
+    output = io.StringIO()
+    console = Console(file=output, width=WIDTH, color_system="standard", force_terminal=True)
+
+    # When the report is rendered to a colour terminal
+    render(with_outcomes(measured), console)
+
+    # Then the replay's finding is bold red and the ticket reuse bold yellow, over the words
+    assert "\x1b[1;31m✗ the replayed GET was served again (200)" in output.getvalue()
+    assert "\x1b[1;33m✗ the GET was served again (200) on the same ticket" in output.getvalue()
+
+
 def test_failed_capability_probes_say_how_in_one_line(measured: ScanResult) -> None:
     # Given every capability probe failed with a TLS timeout and nothing measured
     capabilities = [probe_id for probe_id in ProbeId if probe_id.value in constructed_outcomes()]
@@ -1766,6 +2201,7 @@ def test_failed_capability_probes_say_how_in_one_line(measured: ScanResult) -> N
     )
     assert body(text, "Client simulation") == f"  {failure}"
     assert body(text, "Session resumption") == f"  {failure}"
+    assert body(text, "Early data (0-RTT)") == f"  {failure}"
     # And the footer shows them failed with their connections
     for probe_id in capabilities:
         row = line_starting(section(text, "Probes"), f"  {probe_id.value} ").split()
