@@ -329,3 +329,17 @@ def version_label(value: int) -> str:
         return ProtocolVersion(value).label
     except ValueError:
         return f"0x{value:04x}"
+
+
+class PskKeyExchangeMode(enum.IntEnum):
+    """psk_key_exchange_modes values (RFC 8446 §4.2.9)."""
+
+    psk_ke = 0
+    psk_dhe_ke = 1
+
+
+class KeyUpdateRequest(enum.IntEnum):
+    """KeyUpdate.request_update values (RFC 8446 §4.6.3)."""
+
+    update_not_requested = 0
+    update_requested = 1

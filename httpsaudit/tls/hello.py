@@ -60,6 +60,15 @@ class ClientHelloSpec:
     avoid_f5_sizes: bool = False  # pad a hello of 256-511 bytes to 512, as BoringSSL does
     extra_extensions: tuple[tuple[int, bytes], ...] = field(default=())
     with_extensions: bool = True
+    # TLS 1.3 client options (all off by default, so the hellos above are unchanged).
+    ec_point_formats: bool = True  # RFC 8422 §5.1.2; a TLS 1.3-only hello leaves it out
+    record_size_limit: int | None = None  # RFC 8449 §4
+    early_data: bool = False  # RFC 8446 §4.2.10: 0-RTT data follows this hello
+    cookie: bytes | None = None  # RFC 8446 §4.2.2: echoed from a HelloRetryRequest
+    # Extension types in the order to send them; types not listed follow in builder order.
+    # GREASE extensions keep their first and last places, padding and pre_shared_key theirs.
+    extension_order: tuple[int, ...] = ()
+    pre_shared_key: PskOffer | None = None  # RFC 8446 §4.2.11: always the last extension
 
 
 def _vector16(values: tuple[int, ...]) -> bytes:
@@ -114,9 +123,10 @@ def _extensions(spec: ClientHelloSpec) -> list[bytes]:
                 ExtensionType.SUPPORTED_GROUPS, Writer().opaque(2, _vector16(groups)).getvalue()
             )
         )
-        extensions.append(
-            _extension(ExtensionType.EC_POINT_FORMATS, bytes([1, EC_POINT_FORMAT_UNCOMPRESSED]))
-        )
+        if spec.ec_point_formats:
+            extensions.append(
+                _extension(ExtensionType.EC_POINT_FORMATS, bytes([1, EC_POINT_FORMAT_UNCOMPRESSED]))
+            )
     if spec.session_ticket:
         extensions.append(_extension(ExtensionType.SESSION_TICKET, b""))
     if spec.alpn:
@@ -144,6 +154,15 @@ def _extensions(spec: ClientHelloSpec) -> list[bytes]:
             versions = (grease[3], *versions)
         body = Writer().opaque(1, _vector16(versions), "versions").getvalue()
         extensions.append(_extension(ExtensionType.SUPPORTED_VERSIONS, body))
+    if spec.record_size_limit is not None:
+        limit = Writer().uint16(spec.record_size_limit, "record_size_limit").getvalue()
+        extensions.append(_extension(ExtensionType.RECORD_SIZE_LIMIT, limit))
+    if spec.early_data:
+        # RFC 8446 §4.2.10: empty in a ClientHello.
+        extensions.append(_extension(ExtensionType.EARLY_DATA, b""))
+    if spec.cookie is not None:
+        cookie = Writer().opaque(2, spec.cookie, "cookie").getvalue()
+        extensions.append(_extension(ExtensionType.COOKIE, cookie))
     for extension_type, data in spec.extra_extensions:
         extensions.append(_extension(extension_type, data))
     if len(grease) > 4:
@@ -159,7 +178,15 @@ def build_client_hello(spec: ClientHelloSpec) -> bytes:
     if spec.grease:
         suites = (spec.grease[0], *suites)
     extensions = _extensions(spec) if spec.with_extensions else []
-    body = _hello_body(spec, suites, extensions)
+    if spec.extension_order:
+        extensions = _ordered(extensions, spec.extension_order, grease=spec.grease)
+    # RFC 8446 §4.2.11: pre_shared_key MUST be the last extension, after any padding.
+    tail = (
+        [_extension(ExtensionType.PRE_SHARED_KEY, _pre_shared_key(spec.pre_shared_key))]
+        if spec.pre_shared_key is not None and spec.with_extensions
+        else []
+    )
+    body = _hello_body(spec, suites, [*extensions, *tail])
     pad_to = spec.pad_to_bytes
     if spec.avoid_f5_sizes and F5_HANG_MIN_BYTES <= len(body) + 4 < LARGE_HELLO_BYTES:
         pad_to = max(pad_to, LARGE_HELLO_BYTES)
@@ -168,7 +195,7 @@ def build_client_hello(spec: ClientHelloSpec) -> bytes:
         missing = pad_to - (len(body) + 4)
         if missing > 0:
             padding = _extension(ExtensionType.PADDING, bytes(max(0, missing - 4)))
-            body = _hello_body(spec, suites, [*extensions, padding])
+            body = _hello_body(spec, suites, [*extensions, padding, *tail])
     return Writer().uint8(HandshakeType.CLIENT_HELLO).opaque(3, body, "ClientHello").getvalue()
 
 
@@ -195,3 +222,88 @@ def client_hello_record(spec: ClientHelloSpec) -> bytes:
     """The ClientHello as it goes on the wire: handshake message inside handshake records."""
     record_version = min(spec.legacy_version, ProtocolVersion.TLSv1_0)
     return build_record(ContentType.HANDSHAKE, build_client_hello(spec), record_version)
+
+
+# --- TLS 1.3 pre_shared_key (RFC 8446 §4.2.11) ------------------------------------------------
+
+# RFC 8446 §4.2.11: PskBinderEntry is opaque<32..255>.
+MIN_BINDER_BYTES = 32
+MAX_BINDER_BYTES = 255
+
+
+@dataclass(frozen=True, slots=True)
+class PskIdentity:
+    """One offered PSK: the ticket as the server issued it and its obfuscated age."""
+
+    identity: bytes
+    obfuscated_ticket_age: int
+
+
+@dataclass(frozen=True, slots=True)
+class PskOffer:
+    """The pre_shared_key extension of a ClientHello: identities and their binders, in order.
+
+    Build the hello once with placeholder binders of the right lengths (zeros), compute each
+    binder over ``truncate_binders(hello, offer)``, then ``with_binders`` (RFC 8446 §4.2.11.2).
+    """
+
+    identities: tuple[PskIdentity, ...]
+    binders: tuple[bytes, ...]
+
+    def with_binders(self, binders: tuple[bytes, ...]) -> PskOffer:
+        """The same identities with real binders, which must keep the placeholders' lengths."""
+        if tuple(len(binder) for binder in binders) != tuple(len(b) for b in self.binders):
+            raise LocalProtocolError("binders must keep the placeholders' lengths")
+        return PskOffer(self.identities, binders)
+
+
+def encode_binders(binders: tuple[bytes, ...]) -> bytes:
+    """RFC 8446 §4.2.11: PskBinderEntry binders<33..2^16-1>, each opaque<32..255>."""
+    entries = Writer()
+    for binder in binders:
+        if not MIN_BINDER_BYTES <= len(binder) <= MAX_BINDER_BYTES:
+            raise LocalProtocolError(
+                f"a PSK binder of {len(binder)} bytes; must be {MIN_BINDER_BYTES}.."
+                f"{MAX_BINDER_BYTES}"
+            )
+        entries.opaque(1, binder, "binder")
+    return Writer().opaque(2, entries.getvalue(), "binders").getvalue()
+
+
+def _pre_shared_key(offer: PskOffer) -> bytes:
+    if not offer.identities or len(offer.identities) != len(offer.binders):
+        raise LocalProtocolError("a PSK offer needs one binder per identity, and at least one")
+    identities = Writer()
+    for entry in offer.identities:
+        identities.opaque(2, entry.identity, "identity")
+        identities.uint32(entry.obfuscated_ticket_age, "obfuscated_ticket_age")
+    return Writer().opaque(2, identities.getvalue(), "identities").getvalue() + encode_binders(
+        offer.binders
+    )
+
+
+def truncate_binders(client_hello: bytes, offer: PskOffer) -> bytes:
+    """RFC 8446 §4.2.11.2: the hello up to, not including, the binders list it ends with.
+
+    The lengths inside the prefix already count the binders, so the hello must have been built
+    with binders of their final lengths.
+    """
+    cut = len(encode_binders(offer.binders))
+    if cut >= len(client_hello):
+        raise LocalProtocolError("the ClientHello is shorter than its binders")
+    return client_hello[:-cut]
+
+
+def _ordered(
+    extensions: list[bytes], order: tuple[int, ...], *, grease: tuple[int, ...]
+) -> list[bytes]:
+    """``extensions`` sorted by ``order``; unlisted types keep their relative places after."""
+    head = extensions[:1] if grease else []
+    tail = extensions[-1:] if len(grease) > 4 else []
+    middle = extensions[len(head) : len(extensions) - len(tail)]
+    rank = {extension_type: index for index, extension_type in enumerate(order)}
+
+    def key(extension: bytes) -> int:
+        return rank.get(int.from_bytes(extension[:2], "big"), len(order))
+
+    return [*head, *sorted(middle, key=key), *tail]

@@ -272,3 +272,258 @@ def parse_new_session_ticket_tls13(reader: Reader) -> NewSessionTicket13:
         max_early_data_size=max_early_data_size,
         extensions=extensions,
     )
+
+
+# --- TLS 1.3 server flight (RFC 8446 §4.3-§4.4) and its helpers -------------------------------
+
+# RFC 8446 §4.4.2: certificate_request_context is opaque<0..2^8-1>.
+MAX_CERTIFICATE_REQUEST_CONTEXT_BYTES = 255
+# RFC 8449 §4: a record_size_limit below 64 is an illegal_parameter.
+MIN_RECORD_SIZE_LIMIT = 64
+
+
+def extension_offsets(extensions: tuple[Extension, ...], block_offset: int) -> tuple[int, ...]:
+    """Absolute offset of each extension's data, given the offset of the uint16 block length."""
+    offsets: list[int] = []
+    position = block_offset + 2
+    for extension in extensions:
+        offsets.append(position + 4)
+        position += 4 + len(extension.data)
+    return tuple(offsets)
+
+
+def server_hello_extensions_offset(server_hello: ServerHello, message_offset: int) -> int:
+    """Offset of the extensions block length in a ServerHello message (header included)."""
+    # type(1) length(3) legacy_version(2) random(32) session_id(1 + n) suite(2) compression(1)
+    return message_offset + 4 + 2 + 32 + 1 + len(server_hello.session_id) + 2 + 1
+
+
+@dataclass(frozen=True, slots=True)
+class KeyShareEntry:
+    """One key_share entry as a server sent it (RFC 8446 §4.2.8)."""
+
+    group: int
+    key_exchange: bytes
+
+
+def parse_server_key_share(reader: Reader) -> KeyShareEntry:
+    """RFC 8446 §4.2.8: a ServerHello's key_share holds exactly one KeyShareEntry."""
+    group = reader.uint16("key_share group")
+    key_exchange = reader.opaque(2, "key_exchange", minimum=1, maximum=2**16 - 1)
+    reader.expect_end("key_share")
+    return KeyShareEntry(group, key_exchange)
+
+
+def parse_selected_identity(reader: Reader) -> int:
+    """RFC 8446 §4.2.11: a ServerHello's pre_shared_key holds the uint16 selected_identity."""
+    selected = reader.uint16("pre_shared_key selected_identity")
+    reader.expect_end("pre_shared_key")
+    return selected
+
+
+def parse_cookie(reader: Reader) -> bytes:
+    """RFC 8446 §4.2.2: opaque cookie<1..2^16-1>."""
+    cookie = reader.opaque(2, "cookie", minimum=1, maximum=2**16 - 1)
+    reader.expect_end("cookie")
+    return cookie
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedExtensions:
+    """RFC 8446 §4.3.1, with the fields a client acts on read out; unknown types stay ints."""
+
+    extensions: tuple[Extension, ...]
+    alpn: str | None
+    early_data: bool
+    record_size_limit: int | None
+    server_name_acknowledged: bool
+    supported_groups: tuple[int, ...]
+
+    def extension(self, extension_type: int) -> bytes | None:
+        for extension in self.extensions:
+            if extension.extension_type == extension_type:
+                return extension.data
+        return None
+
+
+def parse_encrypted_extensions(reader: Reader) -> EncryptedExtensions:
+    """RFC 8446 §4.3.1: Extension extensions<0..2^16-1>, and nothing after it."""
+    block_offset = reader.offset
+    if reader.remaining == 0:
+        raise DecodeError(
+            f"EncryptedExtensions: extensions length missing at offset {block_offset}",
+            offset=block_offset,
+        )
+    extensions = parse_extensions(reader, "EncryptedExtensions")
+    reader.expect_end("EncryptedExtensions")
+    alpn: str | None = None
+    early_data = False
+    record_size_limit: int | None = None
+    server_name_acknowledged = False
+    supported_groups: tuple[int, ...] = ()
+    for extension, at in zip(extensions, extension_offsets(extensions, block_offset), strict=True):
+        body = Reader(extension.data, base=at)
+        kind = extension.extension_type
+        if kind == ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
+            alpn = parse_alpn_selection(body)
+        elif kind == ExtensionType.EARLY_DATA:
+            # RFC 8446 §4.2.10: empty in EncryptedExtensions.
+            body.expect_end("early_data")
+            early_data = True
+        elif kind == ExtensionType.RECORD_SIZE_LIMIT:
+            record_size_limit = body.uint16("record_size_limit")
+            body.expect_end("record_size_limit")
+            if record_size_limit < MIN_RECORD_SIZE_LIMIT:
+                raise DecodeError(
+                    f"record_size_limit {record_size_limit} is below {MIN_RECORD_SIZE_LIMIT} "
+                    f"at offset {at}",
+                    offset=at,
+                )
+        elif kind == ExtensionType.SERVER_NAME:
+            # RFC 6066 §3: the server's acknowledgement is empty.
+            body.expect_end("server_name")
+            server_name_acknowledged = True
+        elif kind == ExtensionType.SUPPORTED_GROUPS:
+            # RFC 8446 §4.2.7: the server's preference, for the client's next connections.
+            groups = body.sub_reader(2, "named_group_list", minimum=2, maximum=2**16 - 2)
+            body.expect_end("supported_groups")
+            values: list[int] = []
+            while groups.remaining:
+                values.append(groups.uint16("named_group"))
+            supported_groups = tuple(values)
+    return EncryptedExtensions(
+        extensions=extensions,
+        alpn=alpn,
+        early_data=early_data,
+        record_size_limit=record_size_limit,
+        server_name_acknowledged=server_name_acknowledged,
+        supported_groups=supported_groups,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateEntry:
+    """RFC 8446 §4.4.2: one certificate (DER) and its per-entry extensions (OCSP, SCT)."""
+
+    cert_data: bytes
+    extensions: tuple[Extension, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate13:
+    """A TLS 1.3 Certificate message: request context and entries, leaf first."""
+
+    request_context: bytes
+    entries: tuple[CertificateEntry, ...]
+
+    @property
+    def certificate_ders(self) -> tuple[bytes, ...]:
+        return tuple(entry.cert_data for entry in self.entries)
+
+
+def parse_certificate_tls13(reader: Reader) -> Certificate13:
+    """RFC 8446 §4.4.2: context<0..2^8-1>, CertificateEntry certificate_list<0..2^24-1>."""
+    request_context = reader.opaque(
+        1, "certificate_request_context", maximum=MAX_CERTIFICATE_REQUEST_CONTEXT_BYTES
+    )
+    certificates = reader.sub_reader(3, "certificate_list", maximum=MAX_CERTIFICATE_LIST_BYTES)
+    reader.expect_end("Certificate")
+    entries: list[CertificateEntry] = []
+    while certificates.remaining:
+        if len(entries) >= MAX_CERTIFICATES:
+            raise DecodeError(
+                f"more than {MAX_CERTIFICATES} certificates in the chain",
+                offset=certificates.offset,
+            )
+        cert_data = certificates.opaque(3, "cert_data", minimum=1, maximum=2**24 - 1)
+        # RFC 8446 §4.4.2: each entry's extensions block is always present, possibly empty.
+        block = certificates.sub_reader(2, "CertificateEntry extensions", maximum=2**16 - 1)
+        entries.append(CertificateEntry(cert_data, _entry_extensions(block)))
+    return Certificate13(request_context, tuple(entries))
+
+
+def _entry_extensions(block: Reader) -> tuple[Extension, ...]:
+    """The (type, data) pairs of a CertificateEntry's extensions block, already unwrapped."""
+    extensions: list[Extension] = []
+    seen: set[int] = set()
+    while block.remaining:
+        if len(extensions) >= MAX_EXTENSIONS:
+            raise DecodeError(
+                f"CertificateEntry: more than {MAX_EXTENSIONS} extensions", offset=block.offset
+            )
+        at = block.offset
+        extension_type = block.uint16("extension type")
+        data = block.opaque(2, "extension data", maximum=2**16 - 1)
+        if extension_type in seen:
+            raise DecodeError(f"CertificateEntry: duplicate extension {extension_type}", offset=at)
+        seen.add(extension_type)
+        extensions.append(Extension(extension_type, data))
+    return tuple(extensions)
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateVerify:
+    """RFC 8446 §4.4.3: the signature scheme (an int, so unknown ones survive) and signature."""
+
+    algorithm: int
+    signature: bytes
+
+
+def parse_certificate_verify(reader: Reader) -> CertificateVerify:
+    """RFC 8446 §4.4.3: SignatureScheme algorithm; opaque signature<0..2^16-1>."""
+    algorithm = reader.uint16("CertificateVerify algorithm")
+    signature = reader.opaque(2, "CertificateVerify signature", maximum=2**16 - 1)
+    reader.expect_end("CertificateVerify")
+    return CertificateVerify(algorithm, signature)
+
+
+def parse_finished(reader: Reader, hash_length: int) -> bytes:
+    """RFC 8446 §4.4.4: verify_data is exactly Hash.length bytes."""
+    verify_data = reader.raw(hash_length, "Finished verify_data")
+    reader.expect_end("Finished")
+    return verify_data
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateRequest13:
+    """RFC 8446 §4.3.2: the context to echo and the extensions (signature_algorithms required)."""
+
+    request_context: bytes
+    extensions: tuple[Extension, ...]
+
+    def extension(self, extension_type: int) -> bytes | None:
+        for extension in self.extensions:
+            if extension.extension_type == extension_type:
+                return extension.data
+        return None
+
+
+def parse_certificate_request_tls13(reader: Reader) -> CertificateRequest13:
+    """RFC 8446 §4.3.2: certificate_request_context<0..2^8-1>; extensions<2..2^16-1>."""
+    request_context = reader.opaque(
+        1, "certificate_request_context", maximum=MAX_CERTIFICATE_REQUEST_CONTEXT_BYTES
+    )
+    at = reader.offset
+    if reader.remaining == 0:
+        raise DecodeError(
+            f"CertificateRequest: extensions length missing at offset {at}", offset=at
+        )
+    extensions = parse_extensions(reader, "CertificateRequest")
+    reader.expect_end("CertificateRequest")
+    if not any(e.extension_type == ExtensionType.SIGNATURE_ALGORITHMS for e in extensions):
+        # RFC 8446 §4.3.2: "The 'signature_algorithms' extension MUST be specified".
+        raise DecodeError(
+            f"CertificateRequest without signature_algorithms at offset {at}", offset=at
+        )
+    return CertificateRequest13(request_context, extensions)
+
+
+def parse_key_update(reader: Reader) -> int:
+    """RFC 8446 §4.6.3: one byte, update_not_requested(0) or update_requested(1)."""
+    at = reader.offset
+    request_update = reader.uint8("KeyUpdate request_update")
+    reader.expect_end("KeyUpdate")
+    if request_update not in (0, 1):
+        # RFC 8446 §4.6.3: any other value is an illegal_parameter.
+        raise DecodeError(f"KeyUpdate request_update {request_update} at offset {at}", offset=at)
+    return request_update
