@@ -217,6 +217,12 @@ def _positive_float(_context: click.Context, _parameter: click.Parameter, value:
     show_default=True,
     help="Resumptions tried per mechanism (Session ID, Session Ticket, TLS 1.3 PSK).",
 )
+@click.option(
+    "--unsafe-probes",
+    is_flag=True,
+    help="Allow the RFC 8470 check: one POST with an empty body sent as 0-RTT early data to "
+    "the target path. Without this flag only GET or HEAD is ever sent as early data.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and keep raw data in JSON.")
 @click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set).")
 def scan(
@@ -233,6 +239,7 @@ def scan(
     output: Path | None,
     max_connections: int,
     resumption_attempts: int,
+    unsafe_probes: bool,
     debug: bool,
     no_color: bool,
 ) -> None:
@@ -253,6 +260,7 @@ def scan(
             ca_file=ca_file,
             max_connections=max_connections,
             resumption_attempts=resumption_attempts,
+            unsafe_probes=unsafe_probes,
         )
     except UsageError as exc:
         raise click.UsageError(exc.message) from exc

@@ -45,6 +45,8 @@ class ScanOptions:
     ca_file: Path | None = None
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     resumption_attempts: int = DEFAULT_RESUMPTION_ATTEMPTS
+    # Without it only GET/HEAD ever travels as 0-RTT early data (RFC 8470 probes need a POST).
+    unsafe_probes: bool = False
 
 
 ResultT = TypeVar("ResultT")
