@@ -107,6 +107,7 @@ class HandshakeRecord:
     peer_certificates: PeerCertificates | None
     session_id_bytes: int
     resumed: bool  # judged from the wire, never from session IDs
+    ocsp_staple: bytes | None  # DER OCSPResponse stapled; b"" when none; None when not asked
 
 
 class _ConnectionState:
@@ -117,6 +118,7 @@ class _ConnectionState:
         self.verify_errors: list[tuple[int, int]] = []
         self.last_state = ""
         self.secrets: dict[str, bytes] = {}
+        self.ocsp_staple: bytes | None = None  # b"" when asked for and none came
 
     def on_keylog(self, line: str) -> None:
         # NSS key log format: LABEL <client_random hex> <secret hex>.
@@ -163,6 +165,12 @@ _KEPT_SECRETS = frozenset({"SERVER_TRAFFIC_SECRET_0"})
 MAX_POST_HANDSHAKE_BYTES = 256 * 1024
 
 
+def _ocsp_callback(connection: SSL.Connection, staple: bytes, _data: object) -> bool:
+    # Keep the staple and carry on: its verdict is the OCSP probe's to give, not OpenSSL's.
+    _state_of(connection).ocsp_staple = bytes(staple)
+    return True
+
+
 def _keylog_callback(connection: SSL.Connection, line: bytes) -> None:
     _state_of(connection).on_keylog(line.decode("ascii", "replace"))
 
@@ -191,6 +199,7 @@ def make_context(config: ClientConfig) -> SSL.Context:
     context.set_verify(SSL.VERIFY_PEER, _verify_callback)
     context.set_info_callback(_info_callback)
     context.set_keylog_callback(_keylog_callback)
+    context.set_ocsp_client_callback(_ocsp_callback)
     return context
 
 
@@ -287,6 +296,8 @@ class OpenSSLConnection:
         self._trust_store = trust_store
         if sni is not None:
             self._connection.set_tlsext_host_name(sni.encode("ascii"))
+        # Browsers ask for a stapled OCSP response (status_request) on every connection.
+        self._connection.request_ocsp()
         self._observer = ServerStreamObserver()
         self._client_records = RecordBuffer()
         self._closed = False
@@ -432,6 +443,7 @@ class OpenSSLConnection:
             if observed.server_hello is not None
             else 0,
             resumed=_resumed_on_the_wire(observed),
+            ocsp_staple=self._state.ocsp_staple,
         )
 
     def _tls12_certificate_message_bytes(self) -> int | None:
