@@ -8,12 +8,15 @@ it owns. Nothing here ever talks to an address outside 127.0.0.0/8 or ::1.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
+import ctypes
 import hashlib
 import ipaddress
 import os
 import queue
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -28,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, ClassVar, Literal, Self
+from typing import IO, ClassVar, Literal, Self, TypeVar
 
 import dns.flags
 import dns.message
@@ -163,6 +166,8 @@ class _LineDrain:
 
 
 _ACCEPT_LINE = re.compile(r"^ACCEPT (?:\[(?P<ipv6>[^\]]+)\]|(?P<ipv4>[^:\s]+)):(?P<port>\d+)$")
+# A request line as s_server echoes what the client sent (CR stripped with the line end).
+_REQUEST_LINE = re.compile(r"^(?:GET|HEAD|POST) \S+ HTTP/1\.[01]$")
 
 
 class OpenSSLServer:
@@ -170,24 +175,42 @@ class OpenSSLServer:
 
     The kernel picks the port (``-accept HOST:0``); the real one comes from the ``ACCEPT`` line,
     printed as ``ACCEPT 127.0.0.1:<port>`` or, for IPv6, ``ACCEPT [::1]:<port>``.
+
+    ``www=False`` runs it without ``-www``, which ``-early_data`` needs (s_server refuses the
+    two together). s_server then prints what the client sends (early data included) and sends
+    the client what arrives on its stdin, so stdin stays open and the lab plays the web server:
+    each request head printed gets ``answer`` written back. s_server reads its stdin only once
+    the handshake is complete, so a request sent as early data is answered after the client
+    Finished, never from early data.
     """
 
-    def __init__(self, issued: Issued, *extra_args: str, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        issued: Issued,
+        *extra_args: str,
+        host: str = "127.0.0.1",
+        www: bool = True,
+        answer: bytes = DEFAULT_RESPONSE,
+    ) -> None:
         self.issued = issued
         self.extra_args = extra_args
         self.host = require_loopback(host)
+        self.www = www
+        self.answer = answer
+        self.requests_answered = 0
         self.port = 0
         self.pid = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._stdout: _LineDrain | None = None
         self._stderr: _LineDrain | None = None
         self._accepted = threading.Event()
+        self._request_line_seen = False
 
     @property
     def command(self) -> list[str]:
         openssl = require_binary("openssl")
         accept = f"[{self.host}]:0" if _family(self.host) == socket.AF_INET6 else f"{self.host}:0"
-        command = [openssl, "s_server", "-accept", accept, "-www"]
+        command = [openssl, "s_server", "-accept", accept, *(["-www"] if self.www else [])]
         command += ["-cert", str(self.issued.cert_path), "-key", str(self.issued.key_path)]
         if self.issued.intermediates_path is not None:
             command += ["-cert_chain", str(self.issued.intermediates_path)]
@@ -206,11 +229,32 @@ class OpenSSLServer:
         if match is not None and not self._accepted.is_set():
             self.port = int(match["port"])
             self._accepted.set()
+        if self.www:
+            return
+        if _REQUEST_LINE.match(line):
+            self._request_line_seen = True
+        elif not line and self._request_line_seen:
+            # The blank line ending a request head: answer it through s_server's stdin.
+            self._request_line_seen = False
+            self._write_answer()
+
+    def _write_answer(self) -> None:
+        process = self._process
+        if process is None or process.stdin is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            process.stdin.write(self.answer)
+            process.stdin.flush()
+            self.requests_answered += 1
 
     def __enter__(self) -> Self:
         command = self.command
+        # Without -www, s_server ends once its stdin does: keep a pipe open for it.
         self._process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            command,
+            stdin=subprocess.DEVNULL if self.www else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         self.pid = self._process.pid
         assert self._process.stdout is not None
@@ -232,6 +276,9 @@ class OpenSSLServer:
     def _stop(self) -> None:
         if self._process is not None:
             _stop_process(self._process, own_group=False)
+            if self._process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    self._process.stdin.close()
         for drain in (self._stdout, self._stderr):
             if drain is not None:
                 drain.close()
@@ -865,3 +912,117 @@ class DnsServer:
             self._thread.join(STOP_TIMEOUT_S)
         if self._socket is not None:
             self._socket.close()
+
+
+# -- gnutls-serv in a network namespace ----------------------------------------------------
+
+# <sched.h>: setns() joins a network namespace; Python 3.11's os module has no setns.
+CLONE_NEWNET = 0x40000000
+GNUTLS_PORT = 4433  # the namespace is private, so any fixed port is free
+
+ResultT = TypeVar("ResultT")
+
+
+class GnutlsServerInNamespace:
+    """``gnutls-serv --http`` alone in a fresh network namespace; stops the PID it started.
+
+    gnutls-serv binds every address, so it must never run in the machine's namespace. Code
+    reaches it through ``call_inside``, which runs on a thread that joined the namespace
+    (threads it starts inherit it, so probes that fan out still connect there).
+    ``extra_args`` go to gnutls-serv as they are (``--earlydata`` for 0-RTT).
+    """
+
+    def __init__(self, issued: Issued, priority: str = "NORMAL", *extra_args: str) -> None:
+        self.issued = issued
+        self.priority = priority
+        self.extra_args = extra_args
+        self.port = GNUTLS_PORT
+        self.pid = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._drain_thread: threading.Thread | None = None
+        self._output: list[str] = []
+        self._ready = threading.Event()
+
+    @property
+    def output_text(self) -> str:
+        return "\n".join(self._output[-MAX_OUTPUT_LINES:])
+
+    def __enter__(self) -> Self:
+        unshare, ip, gnutls = (require_binary(name) for name in ("unshare", "ip", "gnutls-serv"))
+        server = [
+            gnutls,
+            "--http",
+            f"--port={self.port}",
+            f"--x509certfile={self.issued.chain_path}",
+            f"--x509keyfile={self.issued.key_path}",
+            f"--priority={self.priority}",
+            *self.extra_args,
+        ]
+        script = f"{shlex.join([ip, 'link', 'set', 'lo', 'up'])} && exec {shlex.join(server)}"
+        self._process = subprocess.Popen(
+            [unshare, "--net", "--", "sh", "-c", script],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self.pid = self._process.pid  # unshare and sh exec, so this becomes gnutls-serv's PID
+        assert self._process.stdout is not None
+        self._drain_thread = threading.Thread(
+            target=self._drain, args=(self._process.stdout,), name="lab-gnutls", daemon=True
+        )
+        self._drain_thread.start()
+        if not self._ready.wait(READY_TIMEOUT_S):
+            self._stop()
+            raise ServerStartError(
+                "gnutls-serv never said it was listening\n" + "\n".join(self._output)
+            )
+        return self
+
+    def _drain(self, stdout: IO[bytes]) -> None:
+        for raw in iter(stdout.readline, b""):
+            line = raw.decode(errors="replace").rstrip()
+            self._output.append(line)
+            if "listening" in line.lower():
+                self._ready.set()
+
+    def _join_namespace(self) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        descriptor = os.open(f"/proc/{self.pid}/ns/net", os.O_RDONLY)
+        try:
+            if libc.setns(descriptor, CLONE_NEWNET) != 0:
+                error = ctypes.get_errno()
+                raise OSError(error, f"setns: {os.strerror(error)}")
+        finally:
+            os.close(descriptor)
+
+    def call_inside(self, function: Callable[[], ResultT]) -> ResultT:
+        """``function()`` run on a thread inside the server's namespace."""
+
+        def inside() -> ResultT:
+            self._join_namespace()
+            return function()
+
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lab-netns") as pool:
+            return pool.submit(inside).result()
+
+    def _stop(self) -> None:
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(STOP_TIMEOUT_S)
+        if self._drain_thread is not None:
+            self._drain_thread.join(STOP_TIMEOUT_S)  # the pipe is at EOF once the PID is gone
+        if process is not None and process.stdout is not None:
+            process.stdout.close()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop()

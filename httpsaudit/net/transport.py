@@ -51,6 +51,7 @@ class TcpConnection:
         self.bytes_sent = 0
         self.bytes_received = 0
         self.connect_ns = 0
+        self.connected_at_ns = 0  # monotonic stamp of the moment the TCP handshake completed
         self.failed_addresses: tuple[str, ...] = ()
         self._closed = False
 
@@ -81,6 +82,7 @@ class TcpConnection:
             raise
         connection = cls(sock, address, port)
         connection.connect_ns = duration
+        connection.connected_at_ns = started + duration
         return connection
 
     @contextlib.contextmanager

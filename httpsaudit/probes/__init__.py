@@ -9,6 +9,7 @@ from httpsaudit.probes.ciphers import CipherSuitesProbe
 from httpsaudit.probes.client_simulation import ClientSimulationProbe
 from httpsaudit.probes.connection import ConnectionProbe
 from httpsaudit.probes.downgrade import DowngradeProbe
+from httpsaudit.probes.early_data import EarlyDataProbe
 from httpsaudit.probes.false_start import FalseStartProbe
 from httpsaudit.probes.groups import GroupsProbe
 from httpsaudit.probes.http3 import Http3HintsProbe
@@ -31,6 +32,7 @@ PROBES: dict[ProbeId, Probe[object]] = {
     ProbeId.HTTP3_HINTS: Http3HintsProbe(),
     ProbeId.CLIENT_SIMULATION: ClientSimulationProbe(),
     ProbeId.RESUMPTION: ResumptionProbe(),
+    ProbeId.EARLY_DATA: EarlyDataProbe(),
 }
 
 __all__ = ["PROBES"]

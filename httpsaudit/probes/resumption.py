@@ -25,8 +25,10 @@ resumed for the TLS 1.2 ones (a TLS 1.2 session resumes many times) and 2·M(M-1
 (a ticket per pair, as tickets may be single-use). Default N = 5: 18 connections; two
 addresses add up to 12 more; four addresses, 56 more.
 
-``psk_ke`` (resumption without a fresh (EC)DHE exchange, so without forward secrecy) stays
-NOT_TESTED: OpenSSL's client offers psk_dhe_ke only; our own TLS 1.3 engine will test it.
+``psk_ke`` (resumption without a fresh (EC)DHE exchange, so without forward secrecy) needs our
+own TLS 1.3 engine (OpenSSL's client offers psk_dhe_ke only, and its tickets cannot be taken out
+as plain data): when TLS 1.3 PSK resumption works, one engine handshake + request for a ticket,
+then one resumption offering psk_ke alone. 2 more connections.
 """
 
 from __future__ import annotations
@@ -35,9 +37,10 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from httpsaudit.errors import HttpsAuditError, Phase
+from httpsaudit.errors import AlertReceived, ConnectionLost, HttpsAuditError, Phase
 from httpsaudit.net import http1
 from httpsaudit.net.openssl_client import ClientConfig, HandshakeRecord, OpenSSLConnection, Session
+from httpsaudit.net.tls_driver import EngineConnection, ReceivedTicket
 from httpsaudit.probes.base import ProbeContext, ProbeFailed
 from httpsaudit.results import (
     CrossAddressResumption,
@@ -49,8 +52,9 @@ from httpsaudit.results import (
     TicketFacts,
     VersionsResult,
 )
+from httpsaudit.tls.client import ClientConnection, ClientParams
 from httpsaudit.tls.codec import Reader
-from httpsaudit.tls.codes import HandshakeType, ProtocolVersion
+from httpsaudit.tls.codes import HandshakeType, ProtocolVersion, PskKeyExchangeMode
 from httpsaudit.tls.messages import (
     is_tls13,
     parse_new_session_ticket_tls12,
@@ -68,6 +72,8 @@ MIN_SEALED_TICKET_BYTES = KEY_NAME_BYTES + 16 + 16 + 32
 SERVER_TRAFFIC_SECRET_LABEL = "SERVER_TRAFFIC_SECRET_0"  # noqa: S105
 # close_notify needs no more than this; the session is kept whatever happens.
 CLOSE_TIMEOUT_S = 1.0
+# The engine speaks HTTP/1.1, and a resumption repeats its ticket's ALPN.
+ENGINE_ALPN = ("http/1.1",)
 
 SESSION_ID = "session_id"
 SESSION_TICKET = "session_ticket"
@@ -145,6 +151,7 @@ class _Scan:
     addresses: tuple[str, ...] = ()
     cross_address: list[CrossAddressResumption] = field(default_factory=list)
     first_error: HttpsAuditError | None = None  # of a mechanism's first full handshake
+    psk_ke: Support = Support.NOT_TESTED
 
     def saw(self, mechanism: str, handshake: _Handshake, counted_resumed: bool) -> None:
         self.handshakes.setdefault(mechanism, []).append((handshake, counted_resumed))
@@ -196,6 +203,7 @@ class ResumptionProbe:
                     )
                     continue
                 scan.attempts[mechanism.name] = _try_mechanism(context, mechanism, attempts, scan)
+            scan.psk_ke = _psk_ke(context, scan.attempts[TLS13_PSK])
             _cross_addresses(context, mechanisms, scan)
         except _OutOfTime as stop:
             raise ProbeFailed(stop.error, _result(scan, deadline_passed=True)) from stop.error
@@ -624,10 +632,68 @@ def _result(scan: _Scan, *, deadline_passed: bool) -> ResumptionResult:
         tls12_tickets=_tls12_ticket_facts(scan.handshakes.get(SESSION_TICKET, [])),
         tls13_tickets=_tls13_ticket_facts(tls13_seen),
         psk_dhe_ke=_psk_dhe_ke(tls13_psk, tls13_seen),
-        psk_ke=Support.NOT_TESTED,
+        psk_ke=scan.psk_ke,
         addresses=scan.addresses,
         cross_address=tuple(scan.cross_address),
     )
+
+
+# -- psk_ke, with our own TLS 1.3 engine ----------------------------------------------------
+
+
+def _psk_ke(context: ProbeContext, tls13_psk: ResumptionAttempts) -> Support:
+    """RFC 8446 §4.2.9: offer a ticket with psk_ke alone (no key_share, no supported_groups).
+    A ServerHello that takes the PSK without a key share accepted psk_ke; an alert (OpenSSL
+    servers say missing_extension unless allowed), a close or a full handshake refused it.
+    Tried only where TLS 1.3 resumption works at all."""
+    if tls13_psk.support is not Support.SUPPORTED:
+        return tls13_psk.support
+    try:
+        ticket = _engine_ticket(context)
+        if ticket is None:
+            return Support.UNKNOWN  # the reference client got tickets; the engine saw none
+        params = ClientParams.generate(
+            context.target.sni,
+            alpn=ENGINE_ALPN,
+            ticket=ticket.ticket,
+            ticket_age_ms=ticket.age_ms(),
+            psk_modes=(PskKeyExchangeMode.psk_ke,),
+        )
+        with context.tcp() as transport:
+            connection = EngineConnection(transport, ClientConnection(params))
+            try:
+                handshake = connection.handshake(context.phase_deadline())
+            except (AlertReceived, ConnectionLost) as exc:
+                _stop_if_out_of_time(context, exc)
+                return Support.NOT_SUPPORTED  # a refusal is an answer
+            finally:
+                connection.close(context.deadline.child(CLOSE_TIMEOUT_S))
+    except HttpsAuditError as exc:
+        _stop_if_out_of_time(context, exc)
+        return Support.UNKNOWN
+    negotiated = handshake.negotiated
+    accepted = negotiated.resumed and negotiated.group is None
+    return Support.SUPPORTED if accepted else Support.NOT_SUPPORTED
+
+
+def _engine_ticket(context: ProbeContext) -> ReceivedTicket | None:
+    """A full engine handshake and one request (TLS 1.3 tickets come before the response)."""
+    target = context.target
+    request = http1.build_request(context.options.method, target.path, target.host_header)
+    params = ClientParams.generate(context.target.sni, alpn=ENGINE_ALPN)
+    with context.tcp() as transport:
+        connection = EngineConnection(transport, ClientConnection(params))
+        try:
+            connection.handshake(context.phase_deadline())
+            try:
+                connection.request(request, context.phase_deadline())
+            except HttpsAuditError as exc:
+                # The tickets may well have come before the server gave up on HTTP.
+                _stop_if_out_of_time(context, exc)
+        finally:
+            connection.close(context.deadline.child(CLOSE_TIMEOUT_S))
+    tickets = connection.tickets
+    return tickets[0] if tickets else None
 
 
 def _version_label(code: int) -> str:

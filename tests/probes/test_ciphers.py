@@ -6,16 +6,6 @@ network namespace of its own (gnutls-serv binds every address)."""
 
 from __future__ import annotations
 
-import concurrent.futures
-import ctypes
-import os
-import shlex
-import subprocess
-import threading
-from collections.abc import Callable
-from types import TracebackType
-from typing import IO, Self, TypeVar
-
 import pytest
 
 from httpsaudit.probes.ciphers import MAX_SUITES_PER_HELLO, CipherSuitesProbe
@@ -30,13 +20,7 @@ from httpsaudit.tls.codes import ProtocolVersion
 from httpsaudit.tls.suites import suites_for_version
 from tests.pki import Issued, TestPKI
 from tests.probe_context import run_probe_on
-from tests.servers import (
-    READY_TIMEOUT_S,
-    STOP_TIMEOUT_S,
-    OpenSSLServer,
-    ServerStartError,
-    require_binary,
-)
+from tests.servers import GnutlsServerInNamespace, OpenSSLServer
 
 # What the issue promises for a typical server: well under 40 connections.
 CONNECTION_BUDGET = 40
@@ -105,8 +89,6 @@ GNUTLS_LEGACY_PRIORITY = (
     ":-CIPHER-ALL:+AES-128-CBC:+3DES-CBC:+ARCFOUR-128:%SERVER_PRECEDENCE"
 )
 GNUTLS_LEGACY_ORDER = (ECDSA_AES128_SHA, ECDSA_3DES, ECDSA_RC4)
-
-ResultT = TypeVar("ResultT")
 
 
 def probe_ciphers(port: int, pki: TestPKI) -> tuple[CipherSuitesResult, int]:
@@ -352,108 +334,3 @@ def test_every_candidate_list_fits_in_one_hello() -> None:
     for version in ProtocolVersion:
         # Then each version's list fits one hello, so N accepted suites cost N + 1 hellos
         assert 0 < len(suites_for_version(version)) <= MAX_SUITES_PER_HELLO
-
-
-# -- gnutls-serv in a network namespace ----------------------------------------------------
-
-# <sched.h>: setns() joins a network namespace; Python 3.11's os module has no setns.
-CLONE_NEWNET = 0x40000000
-GNUTLS_PORT = 4433  # the namespace is private, so any fixed port is free
-
-
-class GnutlsServerInNamespace:
-    """``gnutls-serv --http`` alone in a fresh network namespace; stops the PID it started.
-
-    gnutls-serv binds every address, so it must never run in the machine's namespace. Code
-    reaches it through ``call_inside``, which runs on a thread that joined the namespace
-    (threads it starts inherit it, so probes that fan out still connect there).
-    """
-
-    def __init__(self, issued: Issued, priority: str) -> None:
-        self.issued = issued
-        self.priority = priority
-        self.port = GNUTLS_PORT
-        self.pid = 0
-        self._process: subprocess.Popen[bytes] | None = None
-        self._drain_thread: threading.Thread | None = None
-        self._output: list[str] = []
-        self._ready = threading.Event()
-
-    def __enter__(self) -> Self:
-        unshare, ip, gnutls = (require_binary(name) for name in ("unshare", "ip", "gnutls-serv"))
-        server = [
-            gnutls,
-            "--http",
-            f"--port={self.port}",
-            f"--x509certfile={self.issued.chain_path}",
-            f"--x509keyfile={self.issued.key_path}",
-            f"--priority={self.priority}",
-        ]
-        script = f"{shlex.join([ip, 'link', 'set', 'lo', 'up'])} && exec {shlex.join(server)}"
-        self._process = subprocess.Popen(
-            [unshare, "--net", "--", "sh", "-c", script],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        self.pid = self._process.pid  # unshare and sh exec, so this becomes gnutls-serv's PID
-        assert self._process.stdout is not None
-        self._drain_thread = threading.Thread(
-            target=self._drain, args=(self._process.stdout,), name="lab-gnutls", daemon=True
-        )
-        self._drain_thread.start()
-        if not self._ready.wait(READY_TIMEOUT_S):
-            self._stop()
-            raise ServerStartError(
-                "gnutls-serv never said it was listening\n" + "\n".join(self._output)
-            )
-        return self
-
-    def _drain(self, stdout: IO[bytes]) -> None:
-        for raw in iter(stdout.readline, b""):
-            line = raw.decode(errors="replace").rstrip()
-            self._output.append(line)
-            if "listening" in line.lower():
-                self._ready.set()
-
-    def _join_namespace(self) -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        descriptor = os.open(f"/proc/{self.pid}/ns/net", os.O_RDONLY)
-        try:
-            if libc.setns(descriptor, CLONE_NEWNET) != 0:
-                error = ctypes.get_errno()
-                raise OSError(error, f"setns: {os.strerror(error)}")
-        finally:
-            os.close(descriptor)
-
-    def call_inside(self, function: Callable[[], ResultT]) -> ResultT:
-        """``function()`` run on a thread inside the server's namespace."""
-
-        def inside() -> ResultT:
-            self._join_namespace()
-            return function()
-
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lab-netns") as pool:
-            return pool.submit(inside).result()
-
-    def _stop(self) -> None:
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(STOP_TIMEOUT_S)
-        if self._drain_thread is not None:
-            self._drain_thread.join(STOP_TIMEOUT_S)  # the pipe is at EOF once the PID is gone
-        if process is not None and process.stdout is not None:
-            process.stdout.close()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._stop()

@@ -47,8 +47,10 @@ OPENSSL_TICKETS_PER_CONNECTION = 2
 STATEFUL_TICKET_BYTES = 32
 # nginx 1.22 offers 0-RTT up to its SSL buffer size (NGX_SSL_BUFSIZE).
 NGINX_MAX_EARLY_DATA_BYTES = 16384
+# psk_ke, where TLS 1.3 resumption works: an engine handshake for a ticket, one psk_ke resumption.
+PSK_KE_CONNECTIONS = 2
 # Connections with 5 attempts: 1 + 5 per mechanism; a mechanism with no session stops at 1.
-ALL_THREE_CONNECTIONS = 3 * (1 + ATTEMPTS)
+ALL_THREE_CONNECTIONS = 3 * (1 + ATTEMPTS) + PSK_KE_CONNECTIONS
 
 NO_SESSION_ID = "the server sent an empty Session ID: it keeps no session to resume"
 NO_TICKET = "the server issued no session ticket (RFC 5077)"
@@ -139,9 +141,9 @@ def test_nginx_with_cache_and_tickets_resumes_every_way(pki: TestPKI) -> None:
     assert_resumed_every_time(result.session_id)
     assert_resumed_every_time(result.session_ticket)
     assert_resumed_every_time(result.tls13_psk, tls13=True)
-    # And TLS 1.3 resumption ran a fresh key exchange; PSK-only was not tried
+    # And TLS 1.3 resumption ran a fresh key exchange; PSK-only (psk_ke) was refused
     assert result.psk_dhe_ke is Support.SUPPORTED
-    assert result.psk_ke is Support.NOT_TESTED
+    assert result.psk_ke is Support.NOT_SUPPORTED
     # And the TLS 1.2 ticket's lifetime hint is nginx's ssl_session_timeout
     tls12 = result.tls12_tickets
     assert tls12 is not None
@@ -191,7 +193,7 @@ def test_nginx_cache_only_resumes_by_session_id(pki: TestPKI) -> None:
         reissued_on_resumption=True,
         max_early_data_bytes=0,
     )
-    assert outcome.connections == 1 + 2 * (1 + ATTEMPTS)
+    assert outcome.connections == 1 + 2 * (1 + ATTEMPTS) + PSK_KE_CONNECTIONS
 
 
 def test_nginx_tickets_only_resumes_by_ticket_not_session_id(pki: TestPKI) -> None:
@@ -207,7 +209,7 @@ def test_nginx_tickets_only_resumes_by_ticket_not_session_id(pki: TestPKI) -> No
     assert result.tls12_tickets is not None
     assert result.tls12_tickets.lifetime_hint_s == SESSION_TIMEOUT_S
     assert result.psk_dhe_ke is Support.SUPPORTED
-    assert outcome.connections == 1 + 2 * (1 + ATTEMPTS)
+    assert outcome.connections == 1 + 2 * (1 + ATTEMPTS) + PSK_KE_CONNECTIONS
 
 
 def test_nginx_without_cache_or_tickets_resumes_nothing(pki: TestPKI) -> None:
@@ -229,8 +231,9 @@ def test_nginx_without_cache_or_tickets_resumes_nothing(pki: TestPKI) -> None:
     assert result.tls13_tickets is not None
     assert result.tls13_tickets.ticket_bytes == STATEFUL_TICKET_BYTES
     assert result.tls13_tickets.reissued_on_resumption is None  # no resumption to judge
+    # And without TLS 1.3 resumption there is no psk_ke either (not tried: no connection)
     assert result.psk_dhe_ke is Support.NOT_SUPPORTED
-    assert result.psk_ke is Support.NOT_TESTED
+    assert result.psk_ke is Support.NOT_SUPPORTED
     assert outcome.connections == 1 + 1 + (1 + ATTEMPTS)
 
 
@@ -313,7 +316,10 @@ def test_a_version_the_server_lacks_is_not_tested(
     assert result.psk_dhe_ke is (Support.SUPPORTED if tls13_tested else Support.NOT_TESTED)
     assert (result.tls13_tickets is not None) is tls13_tested
     assert (result.tls12_tickets is not None) is not tls13_tested
-    assert outcome.connections == len(supported) * (1 + ATTEMPTS)
+    assert result.psk_ke is (Support.NOT_SUPPORTED if tls13_tested else Support.NOT_TESTED)
+    assert outcome.connections == len(supported) * (1 + ATTEMPTS) + (
+        PSK_KE_CONNECTIONS if tls13_tested else 0
+    )
 
 
 def test_s_server_no_ticket_resumes_by_session_id_only(pki: TestPKI) -> None:
