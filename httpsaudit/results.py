@@ -33,6 +33,8 @@ class ProbeId(enum.StrEnum):
     CLIENT_SIMULATION = "client_simulation"
     RESUMPTION = "resumption"
     EARLY_DATA = "early_data"
+    OCSP = "ocsp"
+    CERTIFICATE_DELIVERY = "certificate_delivery"
 
 
 class ProbeStatus(enum.StrEnum):
@@ -600,6 +602,113 @@ class EarlyDataResult:
     reference_handshake_ms: float | None
 
 
+# -- OCSP stapling ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OcspResponseFacts:
+    """A stapled OCSP response, parsed and verified against the leaf and its issuer (RFC 6960)."""
+
+    response_bytes: int
+    response_status: str  # successful | malformed_request | internal_error | try_later | ...
+    cert_status: str | None  # good | revoked | unknown
+    revocation_time: str | None
+    revocation_reason: str | None
+    serial_matches: bool | None  # the response is about the leaf the server sent
+    issuer_key_hash_matches: bool | None  # ... as issued by the leaf's issuer
+    signature_valid: bool | None
+    signer: str | None  # "issuer" | "delegated" | "unknown"
+    delegated_ocsp_signing: bool | None  # a delegated responder has the OCSPSigning EKU
+    produced_at: str | None
+    this_update: str | None
+    next_update: str | None
+    age_s: int | None  # now - thisUpdate
+    expires_in_s: int | None  # nextUpdate - now (negative: expired)
+    stale: bool  # expired, or thisUpdate in the future
+    problems: tuple[str, ...]  # every reason a client would reject it, in words
+
+
+@dataclass(frozen=True, slots=True)
+class OcspResult:
+    """OCSP stapling in TLS 1.2 and 1.3, and what the leaf says about revocation."""
+
+    ocsp_urls: tuple[str, ...]  # the leaf's responders (AIA); none: stapling advice is moot
+    crl_urls: tuple[str, ...]
+    revocation_info: str  # "ocsp" | "crl" | "ocsp+crl" | "none"
+    tls12_stapled: Support
+    tls13_stapled: Support
+    connections_tried: int  # servers fetch the staple lazily: the first may come without
+    first_stapled_connection: int | None  # 1-based; None when none stapled
+    response: OcspResponseFacts | None
+    must_staple: bool  # the leaf has the TLS Feature status_request (RFC 7633)
+    must_staple_violated: bool  # must-staple leaf, no staple: enforcing clients refuse it
+
+
+# -- Certificate delivery --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChainWeight:
+    """What the chain costs on the wire and whether it is assembled right."""
+
+    certificates: int
+    chain_der_bytes: int
+    certificate_message_bytes: int
+    server_first_flight_bytes: int  # everything the server sent before waiting for the client
+    initial_window_bytes: int  # 10 segments of 1460 bytes (RFC 6928)
+    exceeds_initial_window: bool  # the first flight needs an extra round trip to arrive
+    root_included: bool  # a self-signed CA in the chain: bytes for nothing
+    duplicates: tuple[int, ...]  # positions of certificates sent twice
+    order_ok: bool  # each certificate is issued by the next one
+    order_problems: tuple[str, ...]
+    missing_intermediate: bool | None  # the last certificate sent is not issued by a root
+    ca_issuers_urls: tuple[str, ...]  # where a client could fetch it (never fetched here)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCost:
+    """One key type's price for a client: bytes on the wire and time to verify a signature."""
+
+    key_description: str  # "ECDSA P-256", "RSA-2048"...
+    is_leaf: bool  # the server's own leaf key (the others are references)
+    public_key_bytes: int
+    signature_bytes: int
+    verify_us: float  # median microseconds per verification on this machine
+
+
+@dataclass(frozen=True, slots=True)
+class DualCertificates:
+    """Does the server hold an ECDSA and an RSA certificate, chosen by the client's offer?"""
+
+    ecdsa_certificate: str | None  # key description served to an ECDSA-only client
+    rsa_certificate: str | None  # ... to an RSA-only client
+    dual: bool  # both, from different certificates
+    version: str | None  # the protocol version the two offers used
+
+
+@dataclass(frozen=True, slots=True)
+class ValidityHygiene:
+    """Validity and algorithm checks a browser applies to the leaf and chain."""
+
+    days_left: int
+    lifetime_days: int
+    max_lifetime_days: int  # CA/Browser Forum limit for a certificate issued when this one was
+    exceeds_max_lifetime: bool
+    sha1_signatures: tuple[int, ...]  # chain positions signed with SHA-1 (roots excepted)
+    weak_keys: tuple[str, ...]  # "position 0: RSA-1024" (RSA < 2048, EC < 256)
+    name_matches: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateDeliveryResult:
+    """Chain weight and assembly, key economics, dual certificates and validity hygiene."""
+
+    chain: ChainWeight
+    key_costs: tuple[KeyCost, ...]
+    dual_certificates: DualCertificates
+    hygiene: ValidityHygiene
+
+
 # -- Outcomes and the scan -----------------------------------------------------------------
 
 
@@ -666,6 +775,8 @@ class ScanResult:
     client_simulation: ProbeOutcome[ClientSimulationResult]
     resumption: ProbeOutcome[ResumptionResult]
     early_data: ProbeOutcome[EarlyDataResult]
+    ocsp: ProbeOutcome[OcspResult]
+    certificate_delivery: ProbeOutcome[CertificateDeliveryResult]
     connections: int = 0  # every connection the scan opened to the target
 
     def outcomes(self) -> tuple[ProbeOutcome[object], ...]:

@@ -458,3 +458,180 @@ class TestPKI:
             builder = builder.certificates([signer_certificate])
         response = builder.sign(signer_key, _signature_hash(signer_key))
         return response.public_bytes(serialization.Encoding.DER)
+
+
+# -- OCSP stapling helpers (tests/probes/test_ocsp.py) ---------------------------------------
+
+# id-pkix-ocsp-basic (RFC 6960 §4.2.1), DER-encoded with its OID tag and length.
+_OCSP_BASIC_OID_DER = bytes.fromhex("06092b0601050507300101")
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    """One DER TLV (definite length, short or long form)."""
+    if len(body) < 0x80:
+        length = bytes([len(body)])
+    else:
+        size = len(body).to_bytes((len(body).bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(size)]) + size
+    return bytes([tag]) + length + body
+
+
+def hollow_ocsp_response(inner: bytes) -> bytes:
+    """A successful OCSPResponse whose BasicOCSPResponse is ``inner`` (random bytes, say).
+
+    s_server and nginx parse only the outer layer and staple it as is; raw random bytes as a
+    status file make s_server fail every handshake with internal_error instead.
+    """
+    response_bytes = _der(0x30, _OCSP_BASIC_OID_DER + _der(0x04, inner))
+    return _der(0x30, _der(0x0A, b"\x00") + _der(0xA0, response_bytes))
+
+
+# -- Chains for the certificate delivery tests (tests/probes/test_delivery.py) ---------------
+
+# AlgorithmIdentifier DER of ecdsa-with-SHA1 (RFC 3279 §2.2.3: no parameters), a signature
+# cryptography's X.509 builder refuses to make.
+_ECDSA_WITH_SHA1_DER = bytes.fromhex("300906072a8648ce3d0401")
+
+
+def _tlv(tag: int, body: bytes) -> bytes:
+    """One DER element with a definite length (short or long form)."""
+    if len(body) < 0x80:
+        length = bytes([len(body)])
+    else:
+        size = len(body).to_bytes((len(body).bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(size)]) + size
+    return bytes([tag]) + length + body
+
+
+def _tlv_elements(contents: bytes) -> list[bytes]:
+    """Split the contents of a DER SEQUENCE into its elements, each with its own header."""
+    elements: list[bytes] = []
+    offset = 0
+    while offset < len(contents):
+        header = 2
+        length = contents[offset + 1]
+        if length & 0x80:
+            count = length & 0x7F
+            length = int.from_bytes(contents[offset + 2 : offset + 2 + count], "big")
+            header += count
+        elements.append(contents[offset : offset + header + length])
+        offset += header + length
+    return elements
+
+
+def _tlv_contents(element: bytes) -> bytes:
+    length = element[1]
+    return element[2 + (length & 0x7F if length & 0x80 else 0) :]
+
+
+def _ca_certificate(
+    subject: x509.Name,
+    key: CertificateIssuerPrivateKeyTypes,
+    issuer: x509.Certificate,
+    issuer_key: CertificateIssuerPrivateKeyTypes,
+) -> x509.Certificate:
+    """An intermediate CA with no path length limit, so chains may be as deep as a test needs."""
+    now = _now()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - CA_BACKDATE)
+        .not_valid_after(now + CA_LIFETIME)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            _key_usage(digital_signature=True, key_encipherment=False, ca=True), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
+        .sign(issuer_key, _signature_hash(issuer_key))
+    )
+
+
+def issue_under_intermediates(
+    pki: TestPKI,
+    name: str,
+    leaf_key: CertificateIssuerPrivateKeyTypes,
+    intermediate_keys: Sequence[CertificateIssuerPrivateKeyTypes],
+) -> Issued:
+    """A leaf under ``len(intermediate_keys)`` fresh intermediates below the test root.
+
+    The first key makes the intermediate the root signs, the last the one that signs the leaf;
+    the chain is sent leaf first, each certificate followed by its issuer. A key may repeat
+    (RSA-4096 generation is slow; a heavy chain only needs heavy certificates).
+    """
+    if not intermediate_keys:
+        raise ValueError("at least one intermediate")
+    issuer, issuer_key = pki.root, pki.root_key
+    intermediates: list[x509.Certificate] = []
+    for index, key in enumerate(intermediate_keys, start=1):
+        issuer = _ca_certificate(_name(f"{name} intermediate {index}"), key, issuer, issuer_key)
+        issuer_key = key
+        intermediates.append(issuer)
+    now = _now()
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(_name(DEFAULT_DNS_NAMES[0]))
+        .issuer_name(issuer.subject)
+        .public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(now + LEAF_LIFETIME)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            _key_usage(
+                digital_signature=True,
+                key_encipherment=isinstance(leaf_key, rsa.RSAPrivateKey),
+                ca=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            _subject_alternative_name(DEFAULT_DNS_NAMES, DEFAULT_IP_ADDRESSES), critical=False
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
+        .sign(issuer_key, _signature_hash(issuer_key))
+    )
+    return pki._write(name, leaf, leaf_key, (leaf, *reversed(intermediates)))
+
+
+def send_chain(
+    pki: TestPKI, issued: Issued, name: str, chain: Sequence[x509.Certificate]
+) -> Issued:
+    """``issued``'s leaf and key with another chain to send: the root appended, certificates
+    repeated or out of order. ``chain`` starts with the leaf; servers send it as written."""
+    if not chain or chain[0] != issued.certificate:
+        raise ValueError("the chain to send starts with the leaf")
+    return pki._write(name, issued.certificate, issued.private_key, tuple(chain))
+
+
+def sha1_signed(pki: TestPKI, name: str, key: CertificateIssuerPrivateKeyTypes) -> Issued:
+    """A leaf the intermediate signs with ecdsa-with-SHA1, as CAs did before 2016.
+
+    cryptography 50's X.509 builder refuses SHA-1 ("not supported for signatures"), but its
+    ECDSA primitive still signs a SHA-1 digest; so the leaf is built as usual, then its
+    TBSCertificate gets the SHA-1 algorithm identifier (RFC 5280 §4.1.2.3: it must equal the
+    outer one) and is signed again.
+    """
+    if not isinstance(pki.intermediate_key, ec.EllipticCurvePrivateKey):
+        raise TypeError("the test intermediate is expected to be ECDSA")
+    modern = pki.issue(name, key).certificate
+    fields = _tlv_elements(_tlv_contents(modern.tbs_certificate_bytes))
+    fields[2] = _ECDSA_WITH_SHA1_DER  # version, serialNumber, then signature
+    tbs = _tlv(0x30, b"".join(fields))
+    signature = pki.intermediate_key.sign(tbs, ec.ECDSA(hashes.SHA1()))  # noqa: S303
+    der = _tlv(0x30, tbs + _ECDSA_WITH_SHA1_DER + _tlv(0x03, b"\x00" + signature))
+    certificate = x509.load_der_x509_certificate(der)
+    return pki._write(name, certificate, key, (certificate, pki.intermediate))

@@ -24,8 +24,10 @@ from rich.text import Text
 from httpsaudit.errors import Phase
 from httpsaudit.results import (
     AlpnResult,
+    CertificateDeliveryResult,
     CertificateInfo,
     CertificateResult,
+    ChainWeight,
     CipherSuiteInfo,
     CipherSuitesResult,
     ClientSimulationResult,
@@ -33,6 +35,7 @@ from httpsaudit.results import (
     Direction,
     DnsResult,
     DowngradeResult,
+    DualCertificates,
     EarlyDataResult,
     FalseStartResult,
     FirstByteTiming,
@@ -40,7 +43,10 @@ from httpsaudit.results import (
     GroupsResult,
     Http3HintsResult,
     HttpResponse,
+    KeyCost,
     KeyExchangeResult,
+    OcspResponseFacts,
+    OcspResult,
     ProbeError,
     ProbeOutcome,
     ProbeStatus,
@@ -52,6 +58,7 @@ from httpsaudit.results import (
     SvcbRecord,
     TicketFacts,
     TlsHandshake,
+    ValidityHygiene,
     VersionCipherSuites,
     VersionsResult,
     VersionSupport,
@@ -109,10 +116,11 @@ class _Glyphs:
     dash: str
     then: str
     check: str
+    micro: str
 
 
-_UNICODE = _Glyphs("█", "→", "←", "≈", "✗", "•", "—", "→", "✓")
-_ASCII = _Glyphs("#", "->", "<-", "~", "x", "*", "-", "->", "+")
+_UNICODE = _Glyphs("█", "→", "←", "≈", "✗", "•", "—", "→", "✓", "µ")
+_ASCII = _Glyphs("#", "->", "<-", "~", "x", "*", "-", "->", "+", "u")
 
 
 def render(scan: ScanResult, console: Console) -> None:
@@ -139,6 +147,8 @@ def render(scan: ScanResult, console: Console) -> None:
     _section(console, "Session resumption", _resumption(scan, glyphs))
     _section(console, "Early data (0-RTT)", _early_data(scan, glyphs, section_width))
     _section(console, "Certificate chain", _certificates(scan, glyphs))
+    _section(console, "OCSP stapling", _ocsp(scan, glyphs))
+    _section(console, "Certificate delivery", _delivery(scan, glyphs))
     _section(console, "Probes", _probes(scan, glyphs))
 
 
@@ -1810,6 +1820,354 @@ def _certificates(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
                 (0, 0, 0, _INDENT),
             )
         )
+    return Group(*parts)
+
+
+# -- OCSP stapling -------------------------------------------------------------------------
+
+
+def _approximate(seconds: int) -> str:
+    """``597600`` -> ``6.9 d``: the largest unit that reaches 1, to one decimal."""
+    for unit, size in _TIME_UNITS:
+        if seconds >= size:
+            return f"{seconds / size:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{seconds} s"
+
+
+def _check(value: bool | None, yes: str, no: str, glyphs: _Glyphs) -> Text:
+    """A verification's verdict: a failed check is the finding, so it is the one emphasised."""
+    if value is None:
+        return _dim(f"{glyphs.dash} not checked")
+    if value:
+        return Text(f"{glyphs.check} {yes}")
+    return Text(f"{glyphs.cross} {no}", style="bold red")
+
+
+def _first_staple(result: OcspResult, glyphs: _Glyphs) -> Text:
+    tried = result.connections_tried
+    first = result.first_stapled_connection
+    if tried == 0:
+        return _dim(f"{glyphs.dash} not tried")
+    if first is None:
+        return Text(f"none in {_plural(tried, 'connection')}")
+    line = Text(f"connection {first} of {tried}")
+    if first > 1:
+        line.append(": the server fetches its staple lazily", style="yellow")
+    return line
+
+
+def _cert_status(facts: OcspResponseFacts, glyphs: _Glyphs) -> Text:
+    if facts.cert_status == "good":
+        return Text(f"{glyphs.check} good")
+    if facts.cert_status == "revoked":
+        line = Text(f"{glyphs.cross} REVOKED", style="bold red")
+        if facts.revocation_time:
+            line.append(f" {_when(facts.revocation_time)}")
+        if facts.revocation_reason:
+            line.append(f" ({_clean(facts.revocation_reason)})")
+        return line
+    if facts.cert_status == "unknown":
+        # RFC 6960 §2.2: the responder does not know the certificate, which is no answer.
+        return Text("? unknown: the responder does not know this certificate", style="yellow")
+    return _dim(glyphs.dash) if facts.cert_status is None else _text(facts.cert_status)
+
+
+def _signer(facts: OcspResponseFacts, glyphs: _Glyphs) -> Text:
+    if facts.signer == "issuer":
+        return Text("the leaf's issuer")
+    if facts.signer == "delegated":
+        if facts.delegated_ocsp_signing is False:
+            return Text(
+                f"{glyphs.cross} a delegated responder WITHOUT the OCSP-signing EKU",
+                style="bold red",
+            )
+        if facts.delegated_ocsp_signing:
+            return Text("a delegated responder with the OCSP-signing EKU")
+        return Text("a delegated responder")
+    if facts.signer == "unknown":
+        return Text(
+            f"{glyphs.cross} neither the leaf's issuer nor a responder it certified",
+            style="bold red",
+        )
+    return _dim(glyphs.dash) if facts.signer is None else _text(facts.signer)
+
+
+def _this_update(facts: OcspResponseFacts) -> Text:
+    if facts.this_update is None:
+        return _dim("none")
+    line = Text(_when(facts.this_update))
+    age = facts.age_s
+    if age is not None and age >= 0:
+        line.append(f" ({_approximate(age)} ago)")
+    elif age is not None:
+        line.append(f" (in {_approximate(-age)}: not valid yet)", style="bold red")
+    return line
+
+
+def _next_update(facts: OcspResponseFacts) -> Text:
+    if facts.next_update is None:
+        return Text("none: clients judge the response's age themselves")
+    line = Text(_when(facts.next_update))
+    left = facts.expires_in_s
+    if left is not None and left >= 0:
+        line.append(f" (expires in {_approximate(left)})")
+    elif left is not None:
+        line.append(f" (EXPIRED {_approximate(-left)} ago)", style="bold red")
+    return line
+
+
+def _response_rows(facts: OcspResponseFacts, glyphs: _Glyphs) -> list[tuple[str, RenderableType]]:
+    """The staple as a client checks it: status, whose it is, who signed it, and when."""
+    size = f"{facts.response_bytes} B"
+    if facts.response_status != "successful":
+        status = Text(
+            f"{glyphs.cross} {_clean(facts.response_status)} ({size}): no certificate status",
+            style="bold red",
+        )
+        rows: list[tuple[str, RenderableType]] = [("response", status)]
+    else:
+        rows = [
+            ("response", Text(f"successful, {size}")),
+            ("certificate status", _cert_status(facts, glyphs)),
+            (
+                "serial number",
+                _check(facts.serial_matches, "matches the leaf", "does NOT match the leaf", glyphs),
+            ),
+            (
+                "issuer key hash",
+                _check(
+                    facts.issuer_key_hash_matches,
+                    "matches the leaf's issuer",
+                    "does NOT match the leaf's issuer",
+                    glyphs,
+                ),
+            ),
+            ("signature", _check(facts.signature_valid, "valid", "does NOT verify", glyphs)),
+            ("signer", _signer(facts, glyphs)),
+            (
+                "produced at",
+                Text(_when(facts.produced_at)) if facts.produced_at else _dim("none"),
+            ),
+            ("this update", _this_update(facts)),
+            ("next update", _next_update(facts)),
+        ]
+    if facts.problems:
+        problems = [_text(problem, "red") for problem in facts.problems]
+        rows.append(("problems", _bullets(problems, glyphs)))
+    return rows
+
+
+def _must_staple(result: OcspResult, glyphs: _Glyphs) -> Text:
+    if result.must_staple_violated:
+        return Text(
+            f"{glyphs.cross} the leaf requires a staple and the server sent none: "
+            "clients that enforce must-staple refuse the connection",
+            style="bold red",
+        )
+    if result.must_staple:
+        return Text("yes, and the server staples")
+    return Text("no")
+
+
+def _revocation_rows(result: OcspResult) -> list[tuple[str, RenderableType]]:
+    """Where a client can check revocation; without an OCSP responder there is nothing to staple."""
+    if not result.ocsp_urls and not result.crl_urls:
+        return [("revocation", Text("no revocation information: stapling advice does not apply"))]
+    responder: RenderableType
+    if result.ocsp_urls:
+        responder = Group(*(_text(url) for url in result.ocsp_urls))
+    else:
+        responder = Text("none (CRL only): stapling advice does not apply")
+    crl = Group(*(_text(url) for url in result.crl_urls)) if result.crl_urls else _dim("none")
+    return [("OCSP responder", responder), ("CRL", crl)]
+
+
+def _ocsp(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
+    outcome = scan.ocsp
+    result: OcspResult | None = outcome.result
+    parts: list[RenderableType] = []
+    line = _not_completed(outcome)
+    if line is not None:
+        parts.append(line)
+    if result is None:
+        return Group(*parts)
+    parts.append(
+        _kv(
+            [
+                ("TLS 1.2 stapled", _support(result.tls12_stapled, glyphs)),
+                ("TLS 1.3 stapled", _support(result.tls13_stapled, glyphs)),
+                ("first staple", _first_staple(result, glyphs)),
+            ]
+        )
+    )
+    if result.response is not None:
+        parts += [Text(""), _kv(_response_rows(result.response, glyphs))]
+    parts.append(Text(""))
+    parts.append(_kv([("must-staple", _must_staple(result, glyphs)), *_revocation_rows(result)]))
+    return Group(*parts)
+
+
+# -- certificate delivery ------------------------------------------------------------------
+
+
+def _positions(positions: Sequence[int]) -> str:
+    listed = ", ".join(str(position) for position in positions)
+    return f"position {listed}" if len(positions) == 1 else f"positions {listed}"
+
+
+def _first_flight(chain: ChainWeight) -> Text:
+    window = f"the {chain.initial_window_bytes} B initial window"
+    if chain.exceeds_initial_window:
+        return Text(
+            f"{chain.server_first_flight_bytes} B, over {window}: needs an extra round trip",
+            style="bold yellow",
+        )
+    return Text(f"{chain.server_first_flight_bytes} B, within {window}")
+
+
+def _intermediates(chain: ChainWeight, glyphs: _Glyphs) -> RenderableType:
+    if chain.missing_intermediate is None:
+        return _dim(f"{glyphs.dash} not checked")
+    if not chain.missing_intermediate:
+        return Text(f"{glyphs.check} complete")
+    verdict = Text(
+        f"{glyphs.cross} missing: the last certificate sent is not issued by a trusted root",
+        style="bold red",
+    )
+    if not chain.ca_issuers_urls:
+        return Group(verdict, Text("no caIssuers URL to fetch it from"))
+    fetch = [
+        Text.assemble("caIssuers ", _clean(url), " (not fetched)") for url in chain.ca_issuers_urls
+    ]
+    return Group(verdict, *fetch)
+
+
+def _chain_rows(chain: ChainWeight, glyphs: _Glyphs) -> list[tuple[str, RenderableType]]:
+    """What the chain weighs, and each way it can be put together wrong."""
+    if chain.root_included:
+        root = Text(f"{glyphs.cross} yes: bytes no client needs", style="yellow")
+    else:
+        root = Text("no")
+    if chain.duplicates:
+        again = "repeats an earlier certificate"
+        if len(chain.duplicates) > 1:
+            again = "repeat earlier certificates"
+        duplicates = Text(f"{glyphs.cross} {_positions(chain.duplicates)} {again}", style="yellow")
+    else:
+        duplicates = Text("none")
+    order: RenderableType
+    if chain.order_ok:
+        order = Text(f"{glyphs.check} each certificate is issued by the next")
+    else:
+        verdict = Text(f"{glyphs.cross} out of order", style="bold yellow")
+        problems = [_text(problem) for problem in chain.order_problems]
+        order = Group(verdict, _bullets(problems, glyphs)) if problems else verdict
+    return [
+        (
+            "chain",
+            Text(f"{_plural(chain.certificates, 'certificate')}, {chain.chain_der_bytes} B DER"),
+        ),
+        ("Certificate message", Text(f"{chain.certificate_message_bytes} B")),
+        ("first flight", _first_flight(chain)),
+        ("root sent", root),
+        ("duplicates", duplicates),
+        ("order", order),
+        ("intermediates", _intermediates(chain, glyphs)),
+    ]
+
+
+def _key_costs(costs: Sequence[KeyCost], glyphs: _Glyphs) -> list[RenderableType]:
+    """The leaf's key beside the usual alternatives: what a client downloads and computes."""
+    if not costs:
+        return [_kv([("key costs", _dim("not measured"))])]
+    table = _table("key", "public key", "signature", "verify")
+    table.columns[0].min_width = _KEY_WIDTH
+    for column in table.columns[1:]:
+        column.justify = "right"
+    for cost in costs:
+        key = _text(cost.key_description)
+        if cost.is_leaf:
+            key.append(" (leaf)")
+            key.stylize("bold")
+        table.add_row(
+            key,
+            Text(f"{cost.public_key_bytes} B"),
+            Text(f"{cost.signature_bytes} B"),
+            Text(f"{_ms(cost.verify_us)} {glyphs.micro}s"),
+        )
+    return [table, _dim("verify: median time to check one signature, on this machine")]
+
+
+def _dual_rows(dual: DualCertificates, glyphs: _Glyphs) -> list[tuple[str, RenderableType]]:
+    def served(key: str | None) -> Text:
+        return _text(key) if key else Text("none: the handshake failed")
+
+    verdict = Text(f"{glyphs.check} yes" if dual.dual else "no")
+    if dual.version:
+        verdict.append(f" (both offers in {_clean(dual.version)})")
+    return [
+        ("ECDSA-only client", served(dual.ecdsa_certificate)),
+        ("RSA-only client", served(dual.rsa_certificate)),
+        ("dual certificates", verdict),
+    ]
+
+
+def _hygiene_rows(hygiene: ValidityHygiene, glyphs: _Glyphs) -> list[tuple[str, RenderableType]]:
+    days = hygiene.days_left
+    if days < 0:
+        left = Text(f"{glyphs.cross} expired {-days} d ago", style="bold red")
+    elif days < EXPIRY_WARNING_DAYS:
+        left = Text(f"{days} d: renew soon", style="yellow")
+    else:
+        left = Text(f"{days} d")
+    maximum = f"the CA/B Forum maximum of {hygiene.max_lifetime_days} d"
+    if hygiene.exceeds_max_lifetime:
+        lifetime = Text(
+            f"{glyphs.cross} {hygiene.lifetime_days} d, over {maximum}: browsers reject it",
+            style="bold red",
+        )
+    else:
+        lifetime = Text(f"{hygiene.lifetime_days} d, within {maximum}")
+    if hygiene.sha1_signatures:
+        sha1 = Text(
+            f"{glyphs.cross} {_positions(hygiene.sha1_signatures)} signed with SHA-1",
+            style="bold red",
+        )
+    else:
+        sha1 = Text("none")
+    weak: RenderableType
+    if hygiene.weak_keys:
+        weak = Group(
+            *(Text(f"{glyphs.cross} {_clean(key)}", style="bold red") for key in hygiene.weak_keys)
+        )
+    else:
+        weak = Text("none")
+    name = _check(hygiene.name_matches, "matches", "does NOT match", glyphs)
+    return [
+        ("days left", left),
+        ("lifetime", lifetime),
+        ("SHA-1 signatures", sha1),
+        ("weak keys", weak),
+        ("name", name),
+    ]
+
+
+def _delivery(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
+    outcome = scan.certificate_delivery
+    result: CertificateDeliveryResult | None = outcome.result
+    parts: list[RenderableType] = []
+    line = _not_completed(outcome)
+    if line is not None:
+        parts.append(line)
+    if result is None:
+        return Group(*parts)
+    parts.append(_kv(_chain_rows(result.chain, glyphs)))
+    parts.append(Text(""))
+    parts.extend(_key_costs(result.key_costs, glyphs))
+    parts.append(Text(""))
+    parts.append(_kv(_dual_rows(result.dual_certificates, glyphs)))
+    parts.append(Text(""))
+    parts.append(_kv(_hygiene_rows(result.hygiene, glyphs)))
     return Group(*parts)
 
 

@@ -28,6 +28,7 @@ from httpsaudit.net.dns import ResolverAddress
 from httpsaudit.net.raw_hello import AnswerKind
 from httpsaudit.probes import PROBES
 from httpsaudit.probes import certificate as certificate_probe
+from httpsaudit.probes import ocsp as ocsp_probe
 from httpsaudit.probes.base import ScanOptions
 from httpsaudit.report.json import SCHEMA_VERSION, JsonValue, load_schema, render, report_dict
 from httpsaudit.results import (
@@ -43,7 +44,9 @@ from httpsaudit.tls.codes import CipherSuite
 from httpsaudit.tls.suites import SIGNALLING_SUITES, describe_suite
 from tests.pki import Issued, TestPKI
 from tests.report.test_terminal import (
+    DELIVERY_VARIANTS,
     EARLY_DATA_VARIANTS,
+    OCSP_VARIANTS,
     RESUMPTION_VARIANTS,
     TICKET_KEY_NAME,
     completed,
@@ -340,6 +343,8 @@ def test_enum_fields_are_found(schema: Schema) -> None:
         ("ResumptionResult", "psk_ke"),
         ("EarlyDataResult", "offered"),
         ("EarlyDataResult", "accepted"),
+        ("OcspResult", "tls12_stapled"),
+        ("OcspResult", "tls13_stapled"),
     ]:
         assert expected in ENUM_FIELDS
 
@@ -387,11 +392,20 @@ DOCUMENTED_STRING_FIELDS = documented_string_fields()
 def test_documented_string_fields_are_found() -> None:
     # Given the str fields whose comments in results.py list their values
     # When they are listed
-    # Then the walk found old ones, an open list, and the RFC 8470 verdict (so it can fail)
+    # Then the walk found old ones, open lists, the RFC 8470 verdict and the OCSP values (so
+    # it can fail)
     assert DOCUMENTED_STRING_FIELDS["DnsResult", "resolver"] == (["dnspython", "system"], False)
     assert DOCUMENTED_STRING_FIELDS["VerifyProblem", "reason"][1] is True
     assert DOCUMENTED_STRING_FIELDS["EarlyDataResult", "too_early"] == (
         ["425", "held", "served", "rejected", "not_tested"],
+        False,
+    )
+    assert DOCUMENTED_STRING_FIELDS["OcspResponseFacts", "signer"] == (
+        ["issuer", "delegated", "unknown"],
+        False,
+    )
+    assert DOCUMENTED_STRING_FIELDS["OcspResult", "revocation_info"] == (
+        ["ocsp", "crl", "ocsp+crl", "none"],
         False,
     )
 
@@ -419,6 +433,30 @@ def test_schema_enums_match_documented_string_values(
         assert set(documented) <= set(node["enum"])
     else:
         assert node["enum"] == documented + ([None] if nullable else [])
+
+
+def test_ocsp_status_enums_are_rfc_6960s(schema: Schema) -> None:
+    # Given the OCSP status fields, whose comments in results.py list their values unquoted
+    # (so the walk above does not see them)
+    # When the schema's enums for them are read
+    # Then the response status is RFC 6960 §4.2.1's OCSPResponseStatus (value 4 is unused),
+    # then the probe's word for bytes that are no OCSPResponse, and the certificate status is
+    # §2.2's, null where the response carries none
+    assert property_enum(schema, "OcspResponseFacts", "response_status") == [
+        "successful",
+        "malformed_request",
+        "internal_error",
+        "try_later",
+        "sig_required",
+        "unauthorized",
+        ocsp_probe.UNPARSEABLE,
+    ]
+    assert property_enum(schema, "OcspResponseFacts", "cert_status") == [
+        "good",
+        "revoked",
+        "unknown",
+        None,
+    ]
 
 
 def test_hello_answer_enum_matches_the_raw_hello_answer_kinds(schema: Schema) -> None:
@@ -1051,6 +1089,77 @@ def test_completed_capability_results_validate_with_exact_values(
     }
     assert early_data["result"]["engine_handshake_ms"] == 1.71
     assert early_data["result"]["reference_handshake_ms"] == 1.78
+    ocsp = probes["ocsp"]
+    assert ocsp["connections"] == 3
+    assert {key: value for key, value in ocsp["result"].items() if key != "response"} == {
+        "ocsp_urls": ["http://ocsp.lab.test/"],
+        "crl_urls": ["http://crl.lab.test/intermediate.crl"],
+        "revocation_info": "ocsp+crl",
+        "tls12_stapled": "supported",
+        "tls13_stapled": "supported",
+        "connections_tried": 3,
+        "first_stapled_connection": 1,
+        "must_staple": False,
+        "must_staple_violated": False,
+    }
+    assert ocsp["result"]["response"] == {
+        "response_bytes": 283,
+        "response_status": "successful",
+        "cert_status": "good",
+        "revocation_time": None,
+        "revocation_reason": None,
+        "serial_matches": True,
+        "issuer_key_hash_matches": True,
+        "signature_valid": True,
+        "signer": "issuer",
+        "delegated_ocsp_signing": None,
+        "produced_at": "2026-11-27T05:55:11+00:00",
+        "this_update": "2026-11-27T04:55:11+00:00",
+        "next_update": "2026-12-04T05:55:11+00:00",
+        "age_s": 3600,
+        "expires_in_s": 604800,
+        "stale": False,
+        "problems": [],
+    }
+    delivery = probes["certificate_delivery"]
+    assert delivery["connections"] == 2
+    assert delivery["result"]["chain"] == {
+        "certificates": 2,
+        "chain_der_bytes": 1218,
+        "certificate_message_bytes": 1236,
+        "server_first_flight_bytes": 1594,
+        "initial_window_bytes": 14600,
+        "exceeds_initial_window": False,
+        "root_included": False,
+        "duplicates": [],
+        "order_ok": True,
+        "order_problems": [],
+        "missing_intermediate": False,
+        "ca_issuers_urls": ["http://ca.lab.test/intermediate.der"],
+    }
+    assert delivery["result"]["key_costs"][0] == {
+        "key_description": "ECDSA P-256",
+        "is_leaf": True,
+        "public_key_bytes": 91,
+        "signature_bytes": 72,
+        "verify_us": 60.9,
+    }
+    assert [cost["is_leaf"] for cost in delivery["result"]["key_costs"]] == [True] + [False] * 3
+    assert delivery["result"]["dual_certificates"] == {
+        "ecdsa_certificate": "ECDSA P-256",
+        "rsa_certificate": None,
+        "dual": False,
+        "version": "TLSv1.3",
+    }
+    assert delivery["result"]["hygiene"] == {
+        "days_left": 89,
+        "lifetime_days": 91,
+        "max_lifetime_days": 200,
+        "exceeds_max_lifetime": False,
+        "sha1_signatures": [],
+        "weak_keys": [],
+        "name_matches": True,
+    }
 
 
 @pytest.mark.parametrize("name", sorted(RESUMPTION_VARIANTS))
@@ -1081,6 +1190,39 @@ def test_every_constructed_early_data_result_validates(
         # Then it validates, keys in declaration order
         assert_valid(validator, report)
         assert_declaration_order(outcome, report["probes"]["early_data"])
+
+
+@pytest.mark.parametrize("name", sorted(OCSP_VARIANTS))
+def test_every_constructed_ocsp_result_validates(
+    name: str, constructed_scan: ScanResult, validator: jsonschema.Draft202012Validator
+) -> None:
+    # Given a constructed OCSP result (good, lazy and delegated, revoked, stale, wrongly
+    # signed, an error response, must-staple violated, no revocation information), completed
+    # and as the partial result of a failed probe
+    variant = OCSP_VARIANTS[name]
+    for outcome in (completed(ProbeId.OCSP, variant), failed(ProbeId.OCSP, variant)):
+        # When it is reported
+        report = document(dataclasses.replace(constructed_scan, ocsp=outcome))
+        # Then it validates, keys in declaration order
+        assert_valid(validator, report)
+        assert_declaration_order(outcome, report["probes"]["ocsp"])
+
+
+@pytest.mark.parametrize("name", sorted(DELIVERY_VARIANTS))
+def test_every_constructed_certificate_delivery_result_validates(
+    name: str, constructed_scan: ScanResult, validator: jsonschema.Draft202012Validator
+) -> None:
+    # Given a constructed certificate delivery result (the lab chain, an oversized chain with
+    # the root and a duplicate, a missing intermediate, dual certificates, a weak SHA-1 leaf),
+    # completed and as the partial result of a failed probe
+    variant = DELIVERY_VARIANTS[name]
+    probe_id = ProbeId.CERTIFICATE_DELIVERY
+    for outcome in (completed(probe_id, variant), failed(probe_id, variant)):
+        # When it is reported
+        report = document(dataclasses.replace(constructed_scan, certificate_delivery=outcome))
+        # Then it validates, keys in declaration order
+        assert_valid(validator, report)
+        assert_declaration_order(outcome, report["probes"]["certificate_delivery"])
 
 
 def _result(report: Document, probe_id: str) -> Document:
@@ -1267,6 +1409,143 @@ def _result(report: Document, probe_id: str) -> Document:
             ),
             id="early-data-result-as-resumption",
         ),
+        pytest.param(
+            lambda report: _result(report, "ocsp").update(tls12_stapled=True),
+            id="stapled-as-boolean",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp").update(revocation_info="ocsp_and_crl"),
+            id="unknown-revocation-info",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp").update(revocation_info="none"),
+            id="no-revocation-info-with-urls",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp").update(revocation_info="ocsp"),
+            id="ocsp-only-with-a-crl",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp").update(first_stapled_connection=0),
+            id="first-staple-zero-based",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp").update(first_stapled_connection=None),
+            id="response-without-a-stapled-connection",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp").update(must_staple_violated=True),
+            id="must-staple-violated-without-must-staple",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp").pop("must_staple_violated"),
+            id="ocsp-missing-must-staple-violated",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp")["response"].update(cert_status="GOOD"),
+            id="cert-status-uppercase",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp")["response"].update(response_status="ok"),
+            id="unknown-response-status",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp")["response"].update(response_status="try_later"),
+            id="error-response-with-a-cert-status",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp")["response"].update(
+                revocation_time="2026-11-25T05:55:11+00:00"
+            ),
+            id="revocation-time-on-a-good-leaf",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp")["response"].update(signer="root"),
+            id="unknown-signer",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp")["response"].update(this_update="yesterday"),
+            id="this-update-not-a-date",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp")["response"].update(age_s=3600.5),
+            id="age-not-whole-seconds",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp")["response"].update(response_bytes=-1),
+            id="negative-response-bytes",
+        ),
+        pytest.param(
+            lambda report: _result(report, "ocsp")["response"].update(age_ms=3600000),
+            id="extra-key-in-ocsp-response",
+        ),
+        pytest.param(
+            lambda report: _result(report, "certificate_delivery")["chain"].update(certificates=0),
+            id="chain-without-a-certificate",
+        ),
+        pytest.param(
+            lambda report: _result(report, "certificate_delivery")["chain"].update(
+                order_problems=["position 1 is not issued by position 2"]
+            ),
+            id="order-ok-with-problems",
+        ),
+        pytest.param(
+            lambda report: _result(report, "certificate_delivery")["chain"].update(
+                duplicates=[2, 2]
+            ),
+            id="duplicate-position-repeated",
+        ),
+        pytest.param(
+            lambda report: _result(report, "certificate_delivery")["chain"].update(duplicates=[0]),
+            id="leaf-as-a-duplicate",
+        ),
+        pytest.param(
+            lambda report: _result(report, "certificate_delivery")["chain"].update(
+                exceeds_initial_window="yes"
+            ),
+            id="exceeds-window-as-string",
+        ),
+        pytest.param(
+            lambda report: _result(report, "certificate_delivery")["key_costs"][1].update(
+                is_leaf=True
+            ),
+            id="two-leaf-keys",
+        ),
+        pytest.param(
+            lambda report: _result(report, "certificate_delivery")["key_costs"][0].update(
+                verify_us=-1.0
+            ),
+            id="negative-verify-time",
+        ),
+        pytest.param(
+            lambda report: _result(report, "certificate_delivery")["dual_certificates"].update(
+                dual=True
+            ),
+            id="dual-without-an-rsa-certificate",
+        ),
+        pytest.param(
+            lambda report: _result(report, "certificate_delivery")["hygiene"].update(
+                weak_keys=["RSA-1024"]
+            ),
+            id="weak-key-without-position",
+        ),
+        pytest.param(
+            lambda report: _result(report, "certificate_delivery")["hygiene"].update(
+                sha1_signatures=[-1]
+            ),
+            id="negative-sha1-position",
+        ),
+        pytest.param(
+            lambda report: report["probes"]["certificate_delivery"].update(probe="ocsp"),
+            id="delivery-outcome-under-another-probe",
+        ),
+        pytest.param(
+            lambda report: report["probes"]["ocsp"].update(
+                result=report["probes"]["certificate_delivery"]["result"]
+            ),
+            id="delivery-result-as-ocsp",
+        ),
+        pytest.param(lambda report: report["probes"].pop("ocsp"), id="ocsp-probe-missing"),
     ],
 )
 def test_schema_rejects_drift_in_capability_results(

@@ -24,12 +24,15 @@ from httpsaudit.probes.base import ScanOptions
 from httpsaudit.report.terminal import render
 from httpsaudit.results import (
     AlpnResult,
+    CertificateDeliveryResult,
+    ChainWeight,
     CipherSuiteInfo,
     CipherSuitesResult,
     ClientSimulationResult,
     CrossAddressResumption,
     Direction,
     DowngradeResult,
+    DualCertificates,
     EarlyDataResult,
     FalseStartResult,
     FirstByteTiming,
@@ -37,7 +40,10 @@ from httpsaudit.results import (
     GroupsResult,
     GroupSupport,
     Http3HintsResult,
+    KeyCost,
     KeyExchangeResult,
+    OcspResponseFacts,
+    OcspResult,
     ProbeError,
     ProbeId,
     ProbeOutcome,
@@ -50,6 +56,7 @@ from httpsaudit.results import (
     Support,
     SvcbRecord,
     TicketFacts,
+    ValidityHygiene,
     VersionCipherSuites,
     VersionsResult,
     VersionSupport,
@@ -58,7 +65,7 @@ from httpsaudit.scan import scan
 from httpsaudit.target import parse_address, parse_target
 from httpsaudit.tls.codes import CipherSuite
 from httpsaudit.tls.suites import describe_suite
-from tests.pki import TestPKI
+from tests.pki import CA_ISSUERS_URL, CRL_URL, OCSP_URL, TestPKI
 from tests.servers import DnsServer, NginxServer, OpenSSLServer, RawServer
 
 WIDTH = 100
@@ -72,6 +79,8 @@ CAPABILITY_TITLES = (
     "Session resumption",
     "Early data (0-RTT)",
 )
+# Issue 6: what it costs to deliver the certificate and prove it is not revoked.
+CERTIFICATE_TITLES = ("OCSP stapling", "Certificate delivery")
 SECTION_TITLES = (
     "Timing",
     "Negotiated",
@@ -79,6 +88,7 @@ SECTION_TITLES = (
     "DNS",
     *CAPABILITY_TITLES,
     "Certificate chain",
+    *CERTIFICATE_TITLES,
     "Probes",
 )
 NOT_IN_SCAN = "not part of this scan"
@@ -536,6 +546,8 @@ def test_probes_outside_the_registry_show_why_they_did_not_run(
     assert body(text, "Client simulation") == f"  {reason}"
     assert body(text, "Session resumption") == f"  {reason}"
     assert body(text, "Early data (0-RTT)") == f"  {reason}"
+    for title in CERTIFICATE_TITLES:
+        assert body(text, title) == f"  {reason}"
     # And the footer lists every probe, the skipped ones with no connection and no time
     footer = section(text, "Probes")
     for probe_id in ProbeId:
@@ -1012,6 +1024,266 @@ EARLY_DATA_VARIANTS = {
     "too-early": TOO_EARLY,
 }
 
+# s_server -status_file with a good response from the intermediate (tests/pki.py
+# ocsp_response): made an hour before the scan, valid for seven days.
+OCSP_URLS = (OCSP_URL,)
+CRL_URLS = (CRL_URL,)
+GOOD_STAPLE = OcspResponseFacts(
+    response_bytes=283,
+    response_status="successful",
+    cert_status="good",
+    revocation_time=None,
+    revocation_reason=None,
+    serial_matches=True,
+    issuer_key_hash_matches=True,
+    signature_valid=True,
+    signer="issuer",
+    delegated_ocsp_signing=None,
+    produced_at="2026-11-27T05:55:11+00:00",
+    this_update="2026-11-27T04:55:11+00:00",
+    next_update="2026-12-04T05:55:11+00:00",
+    age_s=3600,
+    expires_in_s=604800,
+    stale=False,
+    problems=(),
+)
+OCSP = OcspResult(
+    ocsp_urls=OCSP_URLS,
+    crl_urls=CRL_URLS,
+    revocation_info="ocsp+crl",
+    tls12_stapled=S,
+    tls13_stapled=S,
+    connections_tried=3,
+    first_stapled_connection=1,
+    response=GOOD_STAPLE,
+    must_staple=False,
+    must_staple_violated=False,
+)
+# nginx ssl_stapling_file with a response from a delegated responder that has the OCSPSigning
+# EKU; the first handshake came without a staple, as from a server that fetches it lazily.
+DELEGATED = dataclasses.replace(
+    OCSP,
+    first_stapled_connection=2,
+    response=dataclasses.replace(
+        GOOD_STAPLE, response_bytes=830, signer="delegated", delegated_ocsp_signing=True
+    ),
+)
+# A response saying the leaf was revoked two days before (key compromise).
+REVOKED = dataclasses.replace(
+    OCSP,
+    response=dataclasses.replace(
+        GOOD_STAPLE,
+        response_bytes=309,
+        cert_status="revoked",
+        revocation_time="2026-11-25T05:55:11+00:00",
+        revocation_reason="key_compromise",
+        problems=(
+            "the responder says the certificate is revoked (since 2026-11-25T05:55:11+00:00, "
+            "reason: key_compromise)",
+        ),
+    ),
+)
+# A response whose nextUpdate passed two hours before the scan: the server kept stapling it.
+STALE = dataclasses.replace(
+    OCSP,
+    response=dataclasses.replace(
+        GOOD_STAPLE,
+        produced_at="2026-11-20T07:55:11+00:00",
+        this_update="2026-11-20T07:55:11+00:00",
+        next_update="2026-11-27T03:55:11+00:00",
+        age_s=597600,
+        expires_in_s=-7200,
+        stale=True,
+        problems=(
+            "the response expired at 2026-11-27T03:55:11+00:00 (nextUpdate): clients treat a "
+            "stale staple as none",
+        ),
+    ),
+)
+# A response signed by the root (included in it): the signature verifies, but the root did not
+# issue the leaf, so it may not answer for it.
+WRONGLY_SIGNED = dataclasses.replace(
+    OCSP,
+    response=dataclasses.replace(
+        GOOD_STAPLE,
+        response_bytes=776,
+        signer="unknown",
+        problems=(
+            "signed by CN=httpsaudit Test Root,O=httpsaudit test lab, which the leaf's issuer "
+            "did not issue: it may not answer for this certificate (RFC 6960 §4.2.2.2)",
+        ),
+    ),
+)
+# A must-staple leaf (TLS Feature status_request) on a server that never staples.
+MUST_STAPLE_VIOLATED = dataclasses.replace(
+    OCSP,
+    tls12_stapled=N,
+    tls13_stapled=N,
+    first_stapled_connection=None,
+    response=None,
+    must_staple=True,
+    must_staple_violated=True,
+)
+# A leaf without AIA OCSP or CRL distribution points, as many CAs now issue: nothing to staple.
+NO_REVOCATION_INFO = dataclasses.replace(
+    MUST_STAPLE_VIOLATED,
+    ocsp_urls=(),
+    crl_urls=(),
+    revocation_info="none",
+    must_staple=False,
+    must_staple_violated=False,
+)
+# A responder that was busy when the server fetched: the server staples the error it got.
+TRY_LATER = dataclasses.replace(
+    OCSP,
+    response=OcspResponseFacts(
+        response_bytes=5,
+        response_status="try_later",
+        cert_status=None,
+        revocation_time=None,
+        revocation_reason=None,
+        serial_matches=None,
+        issuer_key_hash_matches=None,
+        signature_valid=None,
+        signer=None,
+        delegated_ocsp_signing=None,
+        produced_at=None,
+        this_update=None,
+        next_update=None,
+        age_s=None,
+        expires_in_s=None,
+        stale=False,
+        problems=(
+            "the response status is try_later, not successful: it carries no certificate "
+            "status (RFC 6960 §4.2.1)",
+        ),
+    ),
+)
+# Stapled bytes that are no OCSPResponse at all.
+UNPARSEABLE = dataclasses.replace(
+    TRY_LATER,
+    response=dataclasses.replace(
+        TRY_LATER.response,
+        response_bytes=20,
+        response_status="unparseable",
+        problems=(
+            "not a valid OCSP response: the stapled bytes do not parse as an OCSPResponse "
+            "(RFC 6960 §4.2.1)",
+        ),
+    ),
+)
+OCSP_VARIANTS = {
+    "good": OCSP,
+    "delegated-lazy": DELEGATED,
+    "revoked": REVOKED,
+    "stale": STALE,
+    "wrongly-signed": WRONGLY_SIGNED,
+    "try-later": TRY_LATER,
+    "unparseable": UNPARSEABLE,
+    "must-staple-violated": MUST_STAPLE_VIOLATED,
+    "no-revocation-info": NO_REVOCATION_INFO,
+}
+
+# The same s_server: leaf and intermediate, TLS 1.3, the first flight well inside the window.
+CHAIN_WEIGHT = ChainWeight(
+    certificates=2,
+    chain_der_bytes=1218,
+    certificate_message_bytes=1236,
+    server_first_flight_bytes=1594,
+    initial_window_bytes=14600,
+    exceeds_initial_window=False,
+    root_included=False,
+    duplicates=(),
+    order_ok=True,
+    order_problems=(),
+    missing_intermediate=False,
+    ca_issuers_urls=(CA_ISSUERS_URL,),
+)
+# The leaf's key measured, the probe's references beside it (medians on a lab machine); a
+# reference of the leaf's own type is left out.
+KEY_COSTS = (
+    KeyCost("ECDSA P-256", True, 91, 72, 60.9),
+    KeyCost("RSA-2048", False, 294, 256, 18.8),
+    KeyCost("RSA-3072", False, 422, 384, 37.3),
+    KeyCost("RSA-4096", False, 550, 512, 60.4),
+)
+# Issued in November 2026: CA/B Forum Ballot SC-081 allows 200 days from 15 March 2026.
+HYGIENE = ValidityHygiene(
+    days_left=89,
+    lifetime_days=91,
+    max_lifetime_days=200,
+    exceeds_max_lifetime=False,
+    sha1_signatures=(),
+    weak_keys=(),
+    name_matches=True,
+)
+DELIVERY = CertificateDeliveryResult(
+    chain=CHAIN_WEIGHT,
+    key_costs=KEY_COSTS,
+    dual_certificates=DualCertificates("ECDSA P-256", None, False, "TLSv1.3"),
+    hygiene=HYGIENE,
+)
+# Six intermediates, one of them sent twice, and the root: 16 KB before the client can answer.
+OVERSIZED = dataclasses.replace(
+    DELIVERY,
+    chain=ChainWeight(
+        certificates=9,
+        chain_der_bytes=15634,
+        certificate_message_bytes=15687,
+        server_first_flight_bytes=16045,
+        initial_window_bytes=14600,
+        exceeds_initial_window=True,
+        root_included=True,
+        duplicates=(3,),
+        order_ok=False,
+        order_problems=("position 2 is not issued by position 3 (the same certificate again)",),
+        missing_intermediate=False,
+        ca_issuers_urls=(CA_ISSUERS_URL,),
+    ),
+)
+# A leaf sent without its intermediate: a client must fetch it from caIssuers or fail.
+MISSING_INTERMEDIATE = dataclasses.replace(
+    DELIVERY,
+    chain=dataclasses.replace(
+        CHAIN_WEIGHT,
+        certificates=1,
+        chain_der_bytes=725,
+        certificate_message_bytes=738,
+        server_first_flight_bytes=1101,
+        missing_intermediate=True,
+    ),
+)
+# nginx with an ECDSA and an RSA certificate: each client gets the one it can verify.
+DUAL = dataclasses.replace(
+    DELIVERY, dual_certificates=DualCertificates("ECDSA P-256", "RSA-2048", True, "TLSv1.3")
+)
+# An old RSA-1024 leaf signed with SHA-1, issued for 825 days, for another name, expiring soon.
+WEAK_AND_SHA1 = dataclasses.replace(
+    DELIVERY,
+    key_costs=(
+        KeyCost("RSA-1024", True, 162, 128, 7.9),
+        KeyCost("ECDSA P-256", False, 91, 72, 60.9),
+        *KEY_COSTS[1:],
+    ),
+    dual_certificates=DualCertificates(None, "RSA-1024", False, "TLSv1.2"),
+    hygiene=ValidityHygiene(
+        days_left=12,
+        lifetime_days=825,
+        max_lifetime_days=398,  # issued in 2024
+        exceeds_max_lifetime=True,
+        sha1_signatures=(0,),
+        weak_keys=("position 0: RSA-1024",),
+        name_matches=False,
+    ),
+)
+DELIVERY_VARIANTS = {
+    "lab-chain": DELIVERY,
+    "oversized": OVERSIZED,
+    "missing-intermediate": MISSING_INTERMEDIATE,
+    "dual": DUAL,
+    "weak-and-sha1": WEAK_AND_SHA1,
+}
+
 
 def constructed_outcomes() -> dict[str, Any]:
     """A completed outcome for every capability probe, keyed by its ScanResult field.
@@ -1030,6 +1302,8 @@ def constructed_outcomes() -> dict[str, Any]:
         ProbeId.CLIENT_SIMULATION: completed(ProbeId.CLIENT_SIMULATION, CLIENT_SIMULATION, 4),
         ProbeId.RESUMPTION: completed(ProbeId.RESUMPTION, RESUMPTION, 23),
         ProbeId.EARLY_DATA: completed(ProbeId.EARLY_DATA, EARLY_DATA, 9),
+        ProbeId.OCSP: completed(ProbeId.OCSP, OCSP, 3),
+        ProbeId.CERTIFICATE_DELIVERY: completed(ProbeId.CERTIFICATE_DELIVERY, DELIVERY, 2),
     }
     return {probe_id.value: outcome for probe_id, outcome in outcomes.items()}
 
@@ -2177,6 +2451,683 @@ def test_served_replay_is_emphasised(measured: ScanResult) -> None:
     assert "\x1b[1;33m✗ the GET was served again (200) on the same ticket" in output.getvalue()
 
 
+# -- OCSP stapling (constructed) ----------------------------------------------------------
+
+
+def ocsp_body(base: ScanResult, outcome: OcspResult | ProbeOutcome[Any], width: int = WIDTH) -> str:
+    """The OCSP stapling section of ``base`` with that result (or outcome) in it."""
+    if isinstance(outcome, OcspResult):
+        outcome = completed(ProbeId.OCSP, outcome, 3)
+    return body(render_text(with_outcomes(base, ocsp=outcome), width), "OCSP stapling")
+
+
+OCSP_STAPLED = (
+    "  TLS 1.2 stapled      ✓ yes\n"
+    "  TLS 1.3 stapled      ✓ yes\n"
+    "  first staple         connection 1 of 3\n"
+)
+OCSP_CHECKS_PASSED = (
+    "  serial number        ✓ matches the leaf\n"
+    "  issuer key hash      ✓ matches the leaf's issuer\n"
+    "  signature            ✓ valid\n"
+    "  signer               the leaf's issuer\n"
+)
+OCSP_FRESH = (
+    "  produced at          2026-11-27 05:55:11 UTC\n"
+    "  this update          2026-11-27 04:55:11 UTC (1 h ago)\n"
+    "  next update          2026-12-04 05:55:11 UTC (expires in 7 d)\n"
+)
+OCSP_LEAF = (
+    "  must-staple          no\n"
+    "  OCSP responder       http://ocsp.lab.test/\n"
+    "  CRL                  http://crl.lab.test/intermediate.crl"
+)
+NOT_STAPLED = (
+    "  TLS 1.2 stapled      ✗ no\n"
+    "  TLS 1.3 stapled      ✗ no\n"
+    "  first staple         none in 3 connections\n"
+)
+
+
+def test_ocsp_layout_with_a_good_staple(measured: ScanResult) -> None:
+    # Given s_server -status_file with a good response from the leaf's issuer
+    # When the report is rendered at 100 and at 80 columns
+    wide = ocsp_body(measured, OCSP)
+    narrow = ocsp_body(measured, OCSP, 80)
+
+    # Then stapling per version comes first, then the response as a client checks it (status,
+    # whose it is, who signed it, its times with age and expiry in human units), then what
+    # the leaf says about revocation
+    assert wide == (
+        OCSP_STAPLED + "\n"
+        "  response             successful, 283 B\n"
+        "  certificate status   ✓ good\n" + OCSP_CHECKS_PASSED + OCSP_FRESH + "\n" + OCSP_LEAF
+    )
+    assert narrow == wide
+
+
+def test_ocsp_layout_of_a_revoked_leaf(measured: ScanResult) -> None:
+    # Given a staple saying the leaf was revoked for key compromise
+    # When the report is rendered
+    text = ocsp_body(measured, REVOKED)
+
+    # Then the status names the revocation, when and why, and the probe's problem is a bullet
+    assert text == (
+        OCSP_STAPLED + "\n"
+        "  response             successful, 309 B\n"
+        "  certificate status   ✗ REVOKED 2026-11-25 05:55:11 UTC (key_compromise)\n"
+        + OCSP_CHECKS_PASSED
+        + OCSP_FRESH
+        + "  problems             • the responder says the certificate is revoked (since\n"
+        "                         2026-11-25T05:55:11+00:00, reason: key_compromise)\n"
+        "\n" + OCSP_LEAF
+    )
+    assert ocsp_body(measured, REVOKED, 80) == text
+
+
+def test_ocsp_layout_of_a_stale_staple(measured: ScanResult) -> None:
+    # Given a server still stapling a response whose nextUpdate passed two hours ago
+    # When the report is rendered
+    text = ocsp_body(measured, STALE)
+
+    # Then the age is in days, the expiry says how long ago, and the problem follows
+    assert text == (
+        OCSP_STAPLED + "\n"
+        "  response             successful, 283 B\n"
+        "  certificate status   ✓ good\n"
+        + OCSP_CHECKS_PASSED
+        + "  produced at          2026-11-20 07:55:11 UTC\n"
+        "  this update          2026-11-20 07:55:11 UTC (6.9 d ago)\n"
+        "  next update          2026-11-27 03:55:11 UTC (EXPIRED 2 h ago)\n"
+        "  problems             • the response expired at 2026-11-27T03:55:11+00:00 (nextUpdate):"
+        " clients\n"
+        "                         treat a stale staple as none\n"
+        "\n" + OCSP_LEAF
+    )
+
+
+def test_ocsp_layout_of_a_wrongly_signed_staple(measured: ScanResult) -> None:
+    # Given a staple signed by the root, which did not issue the leaf: the signature verifies,
+    # but the root may not answer for the leaf
+    # When the report is rendered
+    text = ocsp_body(measured, WRONGLY_SIGNED)
+
+    # Then the signer row is the finding, and the probe's reason is a bullet
+    checks = (
+        "  serial number        ✓ matches the leaf\n"
+        "  issuer key hash      ✓ matches the leaf's issuer\n"
+        "  signature            ✓ valid\n"
+        "  signer               ✗ neither the leaf's issuer nor a responder it certified\n"
+    )
+    assert text == (
+        OCSP_STAPLED + "\n"
+        "  response             successful, 776 B\n"
+        "  certificate status   ✓ good\n"
+        + checks
+        + OCSP_FRESH
+        + "  problems             • signed by CN=httpsaudit Test Root,O=httpsaudit test lab, which"
+        " the leaf's\n"
+        "                         issuer did not issue: it may not answer for this certificate"
+        " (RFC 6960\n"
+        "                         §4.2.2.2)\n"
+        "\n" + OCSP_LEAF
+    )
+
+
+def test_ocsp_layout_of_a_lazy_staple_from_a_delegated_responder(measured: ScanResult) -> None:
+    # Given a server whose first handshake came without a staple, the next ones with a
+    # response from a delegated responder that has the OCSP-signing EKU
+    # When the report is rendered
+    text = ocsp_body(measured, DELEGATED)
+
+    # Then the lazy fetch and the delegated signer are both named
+    assert line_starting(text, "  first staple").rstrip() == (
+        "  first staple         connection 2 of 3: the server fetches its staple lazily"
+    )
+    assert line_starting(text, "  response").rstrip() == "  response             successful, 830 B"
+    assert line_starting(text, "  signer").rstrip() == (
+        "  signer               a delegated responder with the OCSP-signing EKU"
+    )
+
+
+def test_ocsp_layout_of_an_error_response(measured: ScanResult) -> None:
+    # Given a server stapling the try_later error its responder gave it, then one stapling
+    # bytes that are no OCSP response at all
+    # When each is rendered
+    try_later = ocsp_body(measured, TRY_LATER)
+    unparseable = ocsp_body(measured, UNPARSEABLE)
+
+    # Then the response is one line saying there is no status, with the problem, and no
+    # checks that a response without a status cannot have
+    assert try_later == (
+        OCSP_STAPLED + "\n"
+        "  response             ✗ try_later (5 B): no certificate status\n"
+        "  problems             • the response status is try_later, not successful: it carries"
+        " no certificate\n"
+        "                         status (RFC 6960 §4.2.1)\n"
+        "\n" + OCSP_LEAF
+    )
+    assert unparseable == (
+        OCSP_STAPLED + "\n"
+        "  response             ✗ unparseable (20 B): no certificate status\n"
+        "  problems             • not a valid OCSP response: the stapled bytes do not parse as"
+        " an\n"
+        "                         OCSPResponse (RFC 6960 §4.2.1)\n"
+        "\n" + OCSP_LEAF
+    )
+
+
+def test_ocsp_layout_of_a_must_staple_leaf_without_a_staple(measured: ScanResult) -> None:
+    # Given a must-staple leaf on a server that never staples
+    # When the report is rendered at 100 and at 80 columns
+    wide = ocsp_body(measured, MUST_STAPLE_VIOLATED)
+    narrow = ocsp_body(measured, MUST_STAPLE_VIOLATED, 80)
+
+    # Then no staple is named per version and over every connection, and the violation is a
+    # finding in plain words
+    assert wide == (
+        NOT_STAPLED + "\n"
+        "  must-staple          ✗ the leaf requires a staple and the server sent none: clients"
+        " that enforce\n"
+        "                       must-staple refuse the connection\n"
+        "  OCSP responder       http://ocsp.lab.test/\n"
+        "  CRL                  http://crl.lab.test/intermediate.crl"
+    )
+    assert narrow == wide.replace(
+        "sent none: clients that enforce\n                       must-staple",
+        "sent none:\n                       clients that enforce must-staple",
+    )
+
+
+def test_ocsp_layout_without_revocation_information(measured: ScanResult) -> None:
+    # Given a leaf with neither an OCSP responder nor a CRL, on a server that staples nothing
+    # When the report is rendered
+    text = ocsp_body(measured, NO_REVOCATION_INFO)
+
+    # Then the missing staple is stated, and so is why no stapling advice follows
+    assert text == (
+        NOT_STAPLED + "\n"
+        "  must-staple          no\n"
+        "  revocation           no revocation information: stapling advice does not apply"
+    )
+
+
+def test_ocsp_with_a_crl_but_no_responder_says_stapling_does_not_apply(
+    measured: ScanResult,
+) -> None:
+    # Given a leaf that lists a CRL and no OCSP responder
+    result = dataclasses.replace(NO_REVOCATION_INFO, crl_urls=CRL_URLS, revocation_info="crl")
+
+    # When the report is rendered
+    text = ocsp_body(measured, result)
+
+    # Then the CRL is listed and the responder row says why stapling is moot
+    assert text.endswith(
+        "  OCSP responder       none (CRL only): stapling advice does not apply\n"
+        "  CRL                  http://crl.lab.test/intermediate.crl"
+    )
+
+
+def test_ocsp_must_staple_honoured_and_tls13_not_tested(measured: ScanResult) -> None:
+    # Given a must-staple leaf on a TLS 1.2-only server that staples
+    result = dataclasses.replace(OCSP, tls13_stapled=T, connections_tried=2, must_staple=True)
+
+    # When the report is rendered
+    text = ocsp_body(measured, result)
+
+    # Then TLS 1.3 is not tested, and must-staple is satisfied
+    assert text.startswith(
+        "  TLS 1.2 stapled      ✓ yes\n"
+        "  TLS 1.3 stapled      — not tested\n"
+        "  first staple         connection 1 of 2\n"
+    )
+    assert line_starting(text, "  must-staple").rstrip() == (
+        "  must-staple          yes, and the server staples"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "shown"),
+    [
+        pytest.param(
+            {"signer": "delegated", "delegated_ocsp_signing": False},
+            "signer",
+            "✗ a delegated responder WITHOUT the OCSP-signing EKU",
+            id="delegated-without-eku",
+        ),
+        pytest.param(
+            {"signer": "delegated", "delegated_ocsp_signing": None},
+            "signer",
+            "a delegated responder",
+            id="delegated-eku-not-read",
+        ),
+        pytest.param(
+            {"cert_status": "unknown"},
+            "certificate status",
+            "? unknown: the responder does not know this certificate",
+            id="status-unknown",
+        ),
+        pytest.param(
+            {"signature_valid": False},
+            "signature",
+            "✗ does NOT verify",
+            id="signature-does-not-verify",
+        ),
+        pytest.param(
+            {"signature_valid": None},
+            "signature",
+            "— not checked",
+            id="signature-not-checked",
+        ),
+        pytest.param(
+            {"serial_matches": False},
+            "serial number",
+            "✗ does NOT match the leaf",
+            id="another-leaf",
+        ),
+        pytest.param(
+            {"issuer_key_hash_matches": None},
+            "issuer key hash",
+            "— not checked",
+            id="issuer-not-checked",
+        ),
+        pytest.param(
+            {"this_update": "2026-11-27T06:00:11+00:00", "age_s": -300, "stale": True},
+            "this update",
+            "2026-11-27 06:00:11 UTC (in 5 min: not valid yet)",
+            id="this-update-in-the-future",
+        ),
+        pytest.param(
+            {"next_update": None, "expires_in_s": None},
+            "next update",
+            "none: clients judge the response's age themselves",
+            id="no-next-update",
+        ),
+        pytest.param(
+            {"age_s": 42},
+            "this update",
+            "2026-11-27 04:55:11 UTC (42 s ago)",
+            id="seconds-old",
+        ),
+    ],
+)
+def test_ocsp_response_verdicts(
+    measured: ScanResult, change: dict[str, Any], key: str, shown: str
+) -> None:
+    # Given a good staple with one fact changed
+    result = dataclasses.replace(OCSP, response=dataclasses.replace(GOOD_STAPLE, **change))
+
+    # When the report is rendered
+    text = ocsp_body(measured, result)
+
+    # Then that fact's row says it in words
+    assert line_starting(text, f"  {key}  ").rstrip() == f"  {key:<19}  {shown}"
+
+
+def test_ocsp_skipped_or_failed_is_one_line(measured: ScanResult) -> None:
+    # Given the probe skipped (not registered yet), then failed with nothing measured
+    skipped: ProbeOutcome[Any] = ProbeOutcome(
+        ProbeId.OCSP, ProbeStatus.SKIPPED, None, skip_reason=NOT_IN_SCAN
+    )
+    # When each is rendered
+    # Then the section is one line saying why, as the other sections do
+    assert ocsp_body(measured, skipped) == f"  skipped: {NOT_IN_SCAN}"
+    assert ocsp_body(measured, failed(ProbeId.OCSP)) == (
+        "  failed: timeout in TLS handshake: no answer within 10.0 s"
+    )
+
+
+def test_failed_ocsp_keeps_what_it_measured(measured: ScanResult) -> None:
+    # Given the probe failed after the first connections had been stapled
+    # When the report is rendered
+    text = ocsp_body(measured, failed(ProbeId.OCSP, OCSP))
+
+    # Then the failure comes first and what was measured follows
+    assert text.splitlines()[0] == "  failed: timeout in TLS handshake: no answer within 10.0 s"
+    assert text.splitlines()[1:] == ocsp_body(measured, OCSP).splitlines()
+
+
+def test_server_supplied_text_in_ocsp_is_escaped(measured: ScanResult) -> None:
+    # Given a leaf and a staple carrying markup and control characters where text goes
+    result = dataclasses.replace(
+        OCSP,
+        ocsp_urls=("http://[bold]x[/bold]\x1b[2J/",),
+        response=dataclasses.replace(
+            GOOD_STAPLE,
+            cert_status="revoked",
+            revocation_time="2026-11-25T05:55:11+00:00",
+            revocation_reason="[red]x\x07",
+        ),
+    )
+
+    # When the report is rendered
+    text = ocsp_body(measured, result)
+
+    # Then markup is printed as sent and control characters are shown escaped
+    assert "  OCSP responder       http://[bold]x[/bold]\\x1b[2J/\n" in text
+    assert "  certificate status   ✗ REVOKED 2026-11-25 05:55:11 UTC ([red]x\\x07)\n" in text
+    assert "\x1b" not in text
+    assert "\x07" not in text
+
+
+# -- certificate delivery (constructed) ----------------------------------------------------
+
+
+def delivery_body(
+    base: ScanResult, outcome: CertificateDeliveryResult | ProbeOutcome[Any], width: int = WIDTH
+) -> str:
+    """The Certificate delivery section of ``base`` with that result (or outcome) in it."""
+    if isinstance(outcome, CertificateDeliveryResult):
+        outcome = completed(ProbeId.CERTIFICATE_DELIVERY, outcome, 2)
+    changed = with_outcomes(base, certificate_delivery=outcome)
+    return body(render_text(changed, width), "Certificate delivery")
+
+
+LAB_CHAIN = (
+    "  chain                2 certificates, 1218 B DER\n"
+    "  Certificate message  1236 B\n"
+    "  first flight         1594 B, within the 14600 B initial window\n"
+    "  root sent            no\n"
+    "  duplicates           none\n"
+    "  order                ✓ each certificate is issued by the next\n"
+    "  intermediates        ✓ complete\n"
+)
+KEY_TABLE = (
+    "  key                  public key  signature   verify\n"
+    "  ECDSA P-256 (leaf)         91 B       72 B  60.9 µs\n"
+    "  RSA-2048                  294 B      256 B  18.8 µs\n"
+    "  RSA-3072                  422 B      384 B  37.3 µs\n"
+    "  RSA-4096                  550 B      512 B  60.4 µs\n"
+    "  verify: median time to check one signature, on this machine\n"
+)
+ECDSA_ONLY = (
+    "  ECDSA-only client    ECDSA P-256\n"
+    "  RSA-only client      none: the handshake failed\n"
+    "  dual certificates    no (both offers in TLSv1.3)\n"
+)
+GOOD_HYGIENE = (
+    "  days left            89 d\n"
+    "  lifetime             91 d, within the CA/B Forum maximum of 200 d\n"
+    "  SHA-1 signatures     none\n"
+    "  weak keys            none\n"
+    "  name                 ✓ matches"
+)
+
+
+def test_delivery_layout_of_the_lab_chain(measured: ScanResult) -> None:
+    # Given s_server with an ECDSA P-256 leaf and its intermediate, and no RSA certificate
+    # When the report is rendered at 100 and at 80 columns
+    wide = delivery_body(measured, DELIVERY)
+    narrow = delivery_body(measured, DELIVERY, 80)
+
+    # Then the chain's weight and assembly come first, then the key types side by side with
+    # the leaf marked, what ECDSA-only and RSA-only clients get, and the validity checks
+    assert wide == LAB_CHAIN + "\n" + KEY_TABLE + "\n" + ECDSA_ONLY + "\n" + GOOD_HYGIENE
+    assert narrow == wide
+
+
+def test_delivery_layout_of_an_oversized_chain_with_root_and_duplicate(
+    measured: ScanResult,
+) -> None:
+    # Given a chain of nine certificates, one sent twice and the root included: 16 KB
+    # When the report is rendered at 100 and at 80 columns
+    wide = delivery_body(measured, OVERSIZED)
+    narrow = delivery_body(measured, OVERSIZED, 80)
+
+    # Then the first flight is over the initial window and says what that costs, and the
+    # root, the duplicate and the broken order are each named
+    chain = (
+        "  chain                9 certificates, 15634 B DER\n"
+        "  Certificate message  15687 B\n"
+        "  first flight         16045 B, over the 14600 B initial window: needs an extra round"
+        " trip\n"
+        "  root sent            ✗ yes: bytes no client needs\n"
+        "  duplicates           ✗ position 3 repeats an earlier certificate\n"
+        "  order                ✗ out of order\n"
+        "                       • position 2 is not issued by position 3 (the same certificate"
+        " again)\n"
+        "  intermediates        ✓ complete\n"
+    )
+    assert wide == chain + "\n" + KEY_TABLE + "\n" + ECDSA_ONLY + "\n" + GOOD_HYGIENE
+    assert narrow == wide.replace(
+        "needs an extra round trip", "needs an extra\n                       round trip"
+    ).replace(
+        "(the same certificate again)", "(the same\n                         certificate again)"
+    )
+    # And several repeats are listed together
+    twice = dataclasses.replace(OVERSIZED.chain, duplicates=(3, 5))
+    text = delivery_body(measured, dataclasses.replace(OVERSIZED, chain=twice))
+    assert line_starting(text, "  duplicates").rstrip() == (
+        "  duplicates           ✗ positions 3, 5 repeat earlier certificates"
+    )
+
+
+def test_delivery_layout_of_a_missing_intermediate(measured: ScanResult) -> None:
+    # Given a leaf sent without its intermediate
+    # When the report is rendered
+    text = delivery_body(measured, MISSING_INTERMEDIATE)
+
+    # Then the gap is a finding, and the caIssuers URL is named but not fetched
+    assert text.startswith(
+        "  chain                1 certificate, 725 B DER\n"
+        "  Certificate message  738 B\n"
+        "  first flight         1101 B, within the 14600 B initial window\n"
+    )
+    assert text.partition("  intermediates")[2].partition("\n\n")[0] == (
+        "        ✗ missing: the last certificate sent is not issued by a trusted root\n"
+        "                       caIssuers http://ca.lab.test/intermediate.der (not fetched)"
+    )
+
+
+def test_delivery_missing_intermediate_without_ca_issuers_or_not_checked(
+    measured: ScanResult,
+) -> None:
+    # Given a missing intermediate with no caIssuers URL, then a chain that could not be judged
+    no_url = dataclasses.replace(
+        MISSING_INTERMEDIATE,
+        chain=dataclasses.replace(MISSING_INTERMEDIATE.chain, ca_issuers_urls=()),
+    )
+    unknown = dataclasses.replace(
+        DELIVERY, chain=dataclasses.replace(CHAIN_WEIGHT, missing_intermediate=None)
+    )
+
+    # When each is rendered
+    # Then the first says there is nowhere to fetch it from, the second that it was not checked
+    assert "                       no caIssuers URL to fetch it from\n" in delivery_body(
+        measured, no_url
+    )
+    assert line_starting(delivery_body(measured, unknown), "  intermediates").rstrip() == (
+        "  intermediates        — not checked"
+    )
+
+
+def test_delivery_layout_of_dual_certificates(measured: ScanResult) -> None:
+    # Given nginx with an ECDSA and an RSA certificate
+    # When the report is rendered
+    text = delivery_body(measured, DUAL)
+
+    # Then each client's certificate is named and the server has both
+    assert text == (
+        LAB_CHAIN + "\n" + KEY_TABLE + "\n"
+        "  ECDSA-only client    ECDSA P-256\n"
+        "  RSA-only client      RSA-2048\n"
+        "  dual certificates    ✓ yes (both offers in TLSv1.3)\n\n" + GOOD_HYGIENE
+    )
+
+
+def test_delivery_layout_of_a_weak_sha1_leaf(measured: ScanResult) -> None:
+    # Given an RSA-1024 leaf signed with SHA-1, issued for 825 days, for another name,
+    # expiring in 12 days
+    # When the report is rendered at 100 and at 80 columns
+    wide = delivery_body(measured, WEAK_AND_SHA1)
+    narrow = delivery_body(measured, WEAK_AND_SHA1, 80)
+
+    # Then the weak leaf is marked in the key table and every validity problem is a finding
+    assert wide == (
+        LAB_CHAIN + "\n"
+        "  key                  public key  signature   verify\n"
+        "  RSA-1024 (leaf)           162 B      128 B  7.90 µs\n"
+        "  ECDSA P-256                91 B       72 B  60.9 µs\n"
+        "  RSA-2048                  294 B      256 B  18.8 µs\n"
+        "  RSA-3072                  422 B      384 B  37.3 µs\n"
+        "  RSA-4096                  550 B      512 B  60.4 µs\n"
+        "  verify: median time to check one signature, on this machine\n\n"
+        "  ECDSA-only client    none: the handshake failed\n"
+        "  RSA-only client      RSA-1024\n"
+        "  dual certificates    no (both offers in TLSv1.2)\n\n"
+        "  days left            12 d: renew soon\n"
+        "  lifetime             ✗ 825 d, over the CA/B Forum maximum of 398 d: browsers reject"
+        " it\n"
+        "  SHA-1 signatures     ✗ position 0 signed with SHA-1\n"
+        "  weak keys            ✗ position 0: RSA-1024\n"
+        "  name                 ✗ does NOT match"
+    )
+    assert narrow == wide.replace(
+        "browsers reject it", "browsers\n                       reject it"
+    )
+
+
+def test_delivery_hygiene_of_an_expired_leaf_and_several_findings(measured: ScanResult) -> None:
+    # Given an expired leaf, two SHA-1 signatures and two weak keys
+    hygiene = dataclasses.replace(
+        WEAK_AND_SHA1.hygiene,
+        days_left=-10,
+        sha1_signatures=(0, 1),
+        weak_keys=("position 0: RSA-1024", "position 1: ECDSA P-192"),
+    )
+    result = dataclasses.replace(WEAK_AND_SHA1, hygiene=hygiene, key_costs=())
+
+    # When the report is rendered
+    text = delivery_body(measured, result)
+
+    # Then each is said in words, one weak key a line, and no key table is drawn
+    assert "  key costs            not measured\n" in text
+    assert text.endswith(
+        "  days left            ✗ expired 10 d ago\n"
+        "  lifetime             ✗ 825 d, over the CA/B Forum maximum of 398 d: browsers reject"
+        " it\n"
+        "  SHA-1 signatures     ✗ positions 0, 1 signed with SHA-1\n"
+        "  weak keys            ✗ position 0: RSA-1024\n"
+        "                       ✗ position 1: ECDSA P-192\n"
+        "  name                 ✗ does NOT match"
+    )
+
+
+def test_delivery_skipped_or_failed_is_one_line(measured: ScanResult) -> None:
+    # Given the probe skipped (not registered yet), then failed with nothing measured
+    skipped: ProbeOutcome[Any] = ProbeOutcome(
+        ProbeId.CERTIFICATE_DELIVERY, ProbeStatus.SKIPPED, None, skip_reason=NOT_IN_SCAN
+    )
+    # When each is rendered
+    # Then the section is one line saying why
+    assert delivery_body(measured, skipped) == f"  skipped: {NOT_IN_SCAN}"
+    assert delivery_body(measured, failed(ProbeId.CERTIFICATE_DELIVERY)) == (
+        "  failed: timeout in TLS handshake: no answer within 10.0 s"
+    )
+
+
+def test_server_supplied_text_in_delivery_is_escaped(measured: ScanResult) -> None:
+    # Given a missing intermediate whose caIssuers URL and order problem carry control bytes
+    chain = dataclasses.replace(
+        OVERSIZED.chain,
+        missing_intermediate=True,
+        ca_issuers_urls=("http://x/[bold]y[/bold]\x1b[2J",),
+        order_problems=("position 2\x07 is [i]odd[/i]",),
+    )
+    result = dataclasses.replace(OVERSIZED, chain=chain)
+
+    # When the report is rendered
+    text = delivery_body(measured, result)
+
+    # Then markup is printed as sent and control characters are shown escaped
+    assert "caIssuers http://x/[bold]y[/bold]\\x1b[2J (not fetched)\n" in text
+    assert "• position 2\\x07 is [i]odd[/i]\n" in text
+    assert "\x1b" not in text
+    assert "\x07" not in text
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+@pytest.mark.parametrize(
+    "name",
+    [f"ocsp:{name}" for name in OCSP_VARIANTS] + [f"delivery:{name}" for name in DELIVERY_VARIANTS],
+)
+def test_certificate_variants_fit_the_width(measured: ScanResult, name: str, width: int) -> None:
+    # Given one of the constructed OCSP or certificate delivery results
+    kind, _, variant = name.partition(":")
+    if kind == "ocsp":
+        outcomes = {"ocsp": completed(ProbeId.OCSP, OCSP_VARIANTS[variant], 3)}
+    else:
+        outcomes = {
+            "certificate_delivery": completed(
+                ProbeId.CERTIFICATE_DELIVERY, DELIVERY_VARIANTS[variant], 2
+            )
+        }
+
+    # When the whole report is rendered at a common terminal width
+    lines = render_text(with_outcomes(measured, **outcomes), width).splitlines()
+
+    # Then no line spills past it
+    assert [line for line in lines if len(line) > width] == []
+
+
+def test_certificate_sections_in_ascii(measured: ScanResult) -> None:
+    # Given a console that can only encode ASCII, a good staple and a weak leaf
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+    result = with_outcomes(
+        measured,
+        certificate_delivery=completed(ProbeId.CERTIFICATE_DELIVERY, WEAK_AND_SHA1, 2),
+    )
+
+    # When the report is rendered to it
+    render(result, Console(file=stream, width=WIDTH, color_system=None))
+    stream.flush()
+    report = "\n".join(line.rstrip() for line in raw.getvalue().decode("ascii").split("\n"))
+
+    # Then verdict glyphs and the micro sign have ASCII stand-ins
+    assert "  TLS 1.2 stapled      + yes\n" in report
+    assert "  serial number        + matches the leaf\n" in report
+    assert "  RSA-1024 (leaf)           162 B      128 B  7.90 us\n" in report
+    assert "  SHA-1 signatures     x position 0 signed with SHA-1\n" in report
+    assert "  verify: median time to check one signature, on this machine\n" in report
+
+
+def test_certificate_colour_is_emphasis_only(measured: ScanResult) -> None:
+    # Given every emphasised finding: a must-staple violation, a revoked and wrongly signed
+    # staple, an oversized chain and a weak, SHA-1, over-long leaf
+    for ocsp, delivery in ((MUST_STAPLE_VIOLATED, OVERSIZED), (REVOKED, WEAK_AND_SHA1)):
+        result = with_outcomes(
+            measured,
+            ocsp=completed(ProbeId.OCSP, ocsp, 3),
+            certificate_delivery=completed(ProbeId.CERTIFICATE_DELIVERY, delivery, 2),
+        )
+
+        # When it is rendered once with colour and once without
+        console = Console(file=io.StringIO(), width=WIDTH, color_system="truecolor", record=True)
+        render(result, console)
+
+        # Then the words are identical: colour never carries a fact alone
+        assert console.export_text() == render_text(result)
+
+
+def test_certificate_findings_are_emphasised(measured: ScanResult) -> None:
+    # Given a must-staple violation and a first flight over the initial window
+    output = io.StringIO()
+    console = Console(file=output, width=WIDTH, color_system="standard", force_terminal=True)
+    result = with_outcomes(
+        measured,
+        ocsp=completed(ProbeId.OCSP, MUST_STAPLE_VIOLATED, 3),
+        certificate_delivery=completed(ProbeId.CERTIFICATE_DELIVERY, OVERSIZED, 2),
+    )
+
+    # When the report is rendered to a colour terminal
+    render(result, console)
+
+    # Then the violation is bold red and the extra round trip bold yellow, over the words
+    assert "\x1b[1;31m✗ the leaf requires a staple and the server sent none" in output.getvalue()
+    assert "\x1b[1;33m16045 B, over the 14600 B initial window" in output.getvalue()
+
+
 def test_failed_capability_probes_say_how_in_one_line(measured: ScanResult) -> None:
     # Given every capability probe failed with a TLS timeout and nothing measured
     capabilities = [probe_id for probe_id in ProbeId if probe_id.value in constructed_outcomes()]
@@ -2202,6 +3153,8 @@ def test_failed_capability_probes_say_how_in_one_line(measured: ScanResult) -> N
     assert body(text, "Client simulation") == f"  {failure}"
     assert body(text, "Session resumption") == f"  {failure}"
     assert body(text, "Early data (0-RTT)") == f"  {failure}"
+    for title in CERTIFICATE_TITLES:
+        assert body(text, title) == f"  {failure}"
     # And the footer shows them failed with their connections
     for probe_id in capabilities:
         row = line_starting(section(text, "Probes"), f"  {probe_id.value} ").split()
