@@ -610,8 +610,10 @@ class OcspResponseFacts:
     """A stapled OCSP response, parsed and verified against the leaf and its issuer (RFC 6960)."""
 
     response_bytes: int
-    response_status: str  # successful | malformed_request | internal_error | try_later | ...
-    cert_status: str | None  # good | revoked | unknown
+    # "successful" | "malformed_request" | "internal_error" | "try_later" | "sig_required" |
+    # "unauthorized" | "unparseable" (the staple is not a DER OCSPResponse: the rest is None)
+    response_status: str
+    cert_status: str | None  # "good" | "revoked" | "unknown"
     revocation_time: str | None
     revocation_reason: str | None
     serial_matches: bool | None  # the response is about the leaf the server sent
@@ -658,10 +660,12 @@ class ChainWeight:
     initial_window_bytes: int  # 10 segments of 1460 bytes (RFC 6928)
     exceeds_initial_window: bool  # the first flight needs an extra round trip to arrive
     root_included: bool  # a self-signed CA in the chain: bytes for nothing
-    duplicates: tuple[int, ...]  # positions of certificates sent twice
+    duplicates: tuple[int, ...]  # positions repeating an earlier certificate (first not listed)
     order_ok: bool  # each certificate is issued by the next one
     order_problems: tuple[str, ...]
-    missing_intermediate: bool | None  # the last certificate sent is not issued by a root
+    # True: the leaf's issuer was not sent and is no root (roots never sign leaves);
+    # None: the top of the chain has an unknown issuer (missing cross-cert or untrusted root).
+    missing_intermediate: bool | None
     ca_issuers_urls: tuple[str, ...]  # where a client could fetch it (never fetched here)
 
 

@@ -567,7 +567,8 @@ def issue_under_intermediates(
     """
     if not intermediate_keys:
         raise ValueError("at least one intermediate")
-    issuer, issuer_key = pki.root, pki.root_key
+    issuer = pki.root
+    issuer_key: CertificateIssuerPrivateKeyTypes = pki.root_key
     intermediates: list[x509.Certificate] = []
     for index, key in enumerate(intermediate_keys, start=1):
         issuer = _ca_certificate(_name(f"{name} intermediate {index}"), key, issuer, issuer_key)

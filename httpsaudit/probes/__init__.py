@@ -8,12 +8,14 @@ from httpsaudit.probes.certificate import CertificateProbe
 from httpsaudit.probes.ciphers import CipherSuitesProbe
 from httpsaudit.probes.client_simulation import ClientSimulationProbe
 from httpsaudit.probes.connection import ConnectionProbe
+from httpsaudit.probes.delivery import CertificateDeliveryProbe
 from httpsaudit.probes.downgrade import DowngradeProbe
 from httpsaudit.probes.early_data import EarlyDataProbe
 from httpsaudit.probes.false_start import FalseStartProbe
 from httpsaudit.probes.groups import GroupsProbe
 from httpsaudit.probes.http3 import Http3HintsProbe
 from httpsaudit.probes.key_exchange import KeyExchangeProbe
+from httpsaudit.probes.ocsp import OcspProbe
 from httpsaudit.probes.resumption import ResumptionProbe
 from httpsaudit.probes.versions import VersionsProbe
 from httpsaudit.results import ProbeId
@@ -33,6 +35,8 @@ PROBES: dict[ProbeId, Probe[object]] = {
     ProbeId.CLIENT_SIMULATION: ClientSimulationProbe(),
     ProbeId.RESUMPTION: ResumptionProbe(),
     ProbeId.EARLY_DATA: EarlyDataProbe(),
+    ProbeId.OCSP: OcspProbe(),
+    ProbeId.CERTIFICATE_DELIVERY: CertificateDeliveryProbe(),
 }
 
 __all__ = ["PROBES"]

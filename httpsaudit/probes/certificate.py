@@ -14,7 +14,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, SignatureAlgorithmOID
 
-from httpsaudit.errors import RemoteProtocolError, Unsupported
+from httpsaudit.errors import Unsupported
 from httpsaudit.net.clock import wall_time
 from httpsaudit.probes.base import ProbeContext
 from httpsaudit.results import (
@@ -26,6 +26,7 @@ from httpsaudit.results import (
     ProbeId,
     VerifyProblem,
 )
+from httpsaudit.tls.certificates import load_certificate
 from httpsaudit.tls.codes import ProtocolVersion
 
 _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
@@ -63,6 +64,9 @@ _VERIFY_REASONS: dict[int, tuple[str, str]] = {
     32: ("invalid_ca", "issuer key usage does not allow certificate signing"),
     34: ("unhandled_critical_extension", "unhandled critical extension"),
     47: ("name_constraints", "name constraints violated"),
+    66: ("weak_key", "end-entity key too small"),
+    67: ("weak_key", "CA key too small"),
+    68: ("weak_signature", "signature digest too weak (SHA-1 or MD5)"),
     48: ("name_constraints", "name constraints violated"),
 }
 _SECONDS_PER_DAY = 86400
@@ -100,12 +104,10 @@ def analyse_chain(
     certificate_message_bytes: int | None,
 ) -> CertificateResult:
     """Parse and judge a chain; ``name`` is what the client expects the leaf to cover."""
-    try:
-        certificates = [x509.load_der_x509_certificate(der) for der in peer.ders]
-    except ValueError as exc:
-        raise RemoteProtocolError(
-            f"the server sent a certificate that does not parse: {exc}"
-        ) from exc
+    certificates = [
+        load_certificate(der, what=f"certificate at position {position}")
+        for position, der in enumerate(peer.ders)
+    ]
     now = datetime.datetime.fromtimestamp(wall_time(), datetime.UTC)
     infos = tuple(
         describe_certificate(certificate, der, position, now)

@@ -20,14 +20,15 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from httpsaudit.errors import DecodeError
 from httpsaudit.net.raw_hello import AnswerKind, HelloAnswer, ReadUntil
 from httpsaudit.probes.base import HelloPool, ProbeContext
 from httpsaudit.probes.hellos import ALL_GROUPS, TLS12_CURVES, hello_for_version, key_share
 from httpsaudit.results import GroupsResult, GroupSupport, ProbeId, Support, VersionsResult
+from httpsaudit.tls.certificates import load_certificate
 from httpsaudit.tls.codec import Reader
 from httpsaudit.tls.codes import HandshakeType, NamedGroup, ProtocolVersion, name_of
 from httpsaudit.tls.hello import ClientHelloSpec
@@ -342,8 +343,8 @@ def leaf_curve(leaf_der: bytes | None) -> int | None:
     if leaf_der is None:
         raise ValueError("the server sent no certificate")
     try:
-        key = x509.load_der_x509_certificate(leaf_der).public_key()
-    except UnsupportedAlgorithm as exc:
+        key = load_certificate(leaf_der, what="leaf").public_key()
+    except (DecodeError, UnsupportedAlgorithm) as exc:
         raise ValueError(f"unreadable leaf key: {exc}") from exc
     if not isinstance(key, ec.EllipticCurvePublicKey):
         return None

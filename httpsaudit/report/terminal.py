@@ -2027,7 +2027,10 @@ def _first_flight(chain: ChainWeight) -> Text:
 
 def _intermediates(chain: ChainWeight, glyphs: _Glyphs) -> RenderableType:
     if chain.missing_intermediate is None:
-        return _dim(f"{glyphs.dash} not checked")
+        return _dim(
+            f"{glyphs.dash} cannot tell: the last certificate's issuer is unknown "
+            "(a missing cross-certificate or an untrusted root)"
+        )
     if not chain.missing_intermediate:
         return Text(f"{glyphs.check} complete")
     verdict = Text(

@@ -66,6 +66,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 from cryptography.x509.oid import PublicKeyAlgorithmOID
 
 from httpsaudit.errors import DecodeError, LocalProtocolError, RemoteProtocolError
+from httpsaudit.tls.certificates import load_certificate
 from httpsaudit.tls.codec import Reader, Writer
 from httpsaudit.tls.codes import (
     AlertDescription,
@@ -1323,8 +1324,8 @@ class ClientConnection:
                         message.offset,
                     )
         try:
-            self._leaf = x509.load_der_x509_certificate(certificate.entries[0].cert_data)
-        except ValueError as exc:
+            self._leaf = load_certificate(certificate.entries[0].cert_data, what="leaf")
+        except DecodeError as exc:
             self._abort(
                 AlertDescription.BAD_CERTIFICATE,
                 f"the leaf certificate does not parse: {exc}",

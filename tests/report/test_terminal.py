@@ -2932,12 +2932,12 @@ def test_delivery_missing_intermediate_without_ca_issuers_or_not_checked(
     )
 
     # When each is rendered
-    # Then the first says there is nowhere to fetch it from, the second that it was not checked
+    # Then the first says there is nowhere to fetch it from, the second that it cannot tell
     assert "                       no caIssuers URL to fetch it from\n" in delivery_body(
         measured, no_url
     )
     assert line_starting(delivery_body(measured, unknown), "  intermediates").rstrip() == (
-        "  intermediates        — not checked"
+        "  intermediates        — cannot tell: the last certificate's issuer is unknown (a missing"
     )
 
 
