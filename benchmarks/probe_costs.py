@@ -73,10 +73,10 @@ def main() -> None:
                 f"httpsaudit against nginx 1.22 at {arguments.rtt_ms:.0f} ms RTT, "
                 f"max {arguments.max_connections} connections at once"
             )
-            print(f"{'probe':<20}{'status':<11}{'conns':>6}{'time ms':>10}")
+            print(f"{'probe':<21}{'status':<11}{'conns':>6}{'time ms':>10}")
             for probe, (status, connections, duration_ms) in per_probe.items():
-                print(f"{probe:<20}{status:<11}{connections:>6}{duration_ms:>10.0f}")
-            print(f"{'total (at proxy)':<31}{ours:>6}{wall_s * 1000:>10.0f}")
+                print(f"{probe:<21}{status:<11}{connections:>6}{duration_ms:>10.0f}")
+            print(f"{'total (at proxy)':<32}{ours:>6}{wall_s * 1000:>10.0f}")
             if not arguments.sslyze:
                 print("\nsslyze: not found (pass --sslyze PATH to compare)")
                 return
