@@ -177,6 +177,21 @@ def run_probes(
     return outcomes
 
 
+def probes_needed(wanted: frozenset[ProbeId] | None) -> dict[ProbeId, Probe[object]]:
+    """The registry limited to ``wanted`` and everything those probes build on."""
+    if wanted is None:
+        return dict(PROBES)
+    needed: set[ProbeId] = {ProbeId.CONNECTION}
+    stack = list(wanted)
+    while stack:
+        probe_id = stack.pop()
+        if probe_id in needed and probe_id is not ProbeId.CONNECTION:
+            continue
+        needed.add(probe_id)
+        stack.extend(PROBES[probe_id].requires)
+    return {probe_id: probe for probe_id, probe in PROBES.items() if probe_id in needed}
+
+
 def scan(
     target: Target, options: ScanOptions, *, progress: ProgressCallback | None = None
 ) -> ScanResult:
@@ -191,7 +206,9 @@ def scan(
         deadline=Deadline.after(options.timeout_s),
         slots=threading.BoundedSemaphore(max(1, options.max_connections)),
     )
-    outcomes = run_probes(context, PROBES, progress or (lambda _message: None))
+    outcomes = run_probes(
+        context, probes_needed(options.only_probes), progress or (lambda _message: None)
+    )
     for probe_id in ProbeId:
         outcomes.setdefault(probe_id, _skipped(probe_id, "not part of this scan"))
     # Each outcome's result type is fixed by its probe; the mapping itself cannot say so.

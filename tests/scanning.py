@@ -6,7 +6,7 @@ from pathlib import Path
 
 from httpsaudit.net.dns import ResolverAddress
 from httpsaudit.probes.base import ScanOptions
-from httpsaudit.results import ScanResult
+from httpsaudit.results import ProbeId, ScanResult
 from httpsaudit.scan import scan
 from httpsaudit.target import ConnectAddress, parse_address, parse_target
 
@@ -21,12 +21,18 @@ def scan_local(
     samples: int = 1,
     method: str = "GET",
     resolver: ResolverAddress | None = None,
+    only_probes: frozenset[ProbeId] | None = None,
 ) -> ScanResult:
     """Scan ``name`` on a loopback server the way ``--connect-to HOST:PORT`` would."""
     address = f"[{host}]" if ":" in host else host
     target = parse_target(f"{name}:{port}", connect_to=(parse_address(f"{address}:{port}"),))
     options = ScanOptions(
-        ca_file=ca_file, timeout_s=timeout_s, samples=samples, method=method, resolver=resolver
+        ca_file=ca_file,
+        timeout_s=timeout_s,
+        samples=samples,
+        method=method,
+        resolver=resolver,
+        only_probes=only_probes,
     )
     return scan(target, options)
 

@@ -47,6 +47,8 @@ class ScanOptions:
     resumption_attempts: int = DEFAULT_RESUMPTION_ATTEMPTS
     # Without it only GET/HEAD ever travels as 0-RTT early data (RFC 8470 probes need a POST).
     unsafe_probes: bool = False
+    # Run only these probes (and what they need); None runs every probe.
+    only_probes: frozenset[ProbeId] | None = None
 
 
 ResultT = TypeVar("ResultT")
