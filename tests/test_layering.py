@@ -53,6 +53,17 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "dns",
     ),
     "scan": ("httpsaudit.rules", "httpsaudit.report", "httpsaudit.cli", "rich", "click", "OpenSSL"),
+    "rules": (
+        "httpsaudit.net",
+        "httpsaudit.probes",
+        "httpsaudit.scan",
+        "httpsaudit.report",
+        "httpsaudit.cli",
+        "socket",
+        "rich",
+        "click",
+        "OpenSSL",
+    ),
     "report": (
         "httpsaudit.net",
         "httpsaudit.probes",
@@ -88,7 +99,7 @@ ONLY_IN = {
 
 def _layer(relative: str) -> str:
     top = relative.split("/")[0]
-    if top in {"tls", "net", "probes", "report"}:
+    if top in {"tls", "net", "probes", "report", "rules"}:
         return top
     if relative == "scan.py":
         return "scan"
