@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-from httpsaudit.rules import protocol
+from httpsaudit.rules import (
+    certificate,
+    early_data,
+    key_exchange,
+    latency,
+    protocol,
+    resumption,
+)
 from httpsaudit.rules.model import Rule
 
-RULES: tuple[Rule, ...] = (*protocol.RULES,)
+# Report order: protocol, key exchange, certificates, resumption, 0-RTT, latency.
+RULES: tuple[Rule, ...] = (
+    *protocol.RULES,
+    *key_exchange.RULES,
+    *certificate.RULES,
+    *resumption.RULES,
+    *early_data.RULES,
+    *latency.RULES,
+)
 
 
 def _check_unique(rules: tuple[Rule, ...]) -> None:
