@@ -1,4 +1,4 @@
-"""Rules of the early data family (see rules/model.py for the shape, rules/protocol.py for an example)."""
+"""Rules of the early data family; rules/protocol.py shows the shape."""
 
 from __future__ import annotations
 

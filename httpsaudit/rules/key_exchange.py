@@ -1,4 +1,4 @@
-"""Rules of the key exchange family (see rules/model.py for the shape, rules/protocol.py for an example)."""
+"""Rules of the key exchange family; rules/protocol.py shows the shape."""
 
 from __future__ import annotations
 
