@@ -203,6 +203,7 @@ def evaluate_rule(
         server=server_kind,
         references=rule.advice.references,
         reason=reason,
+        why=rule.why.get(lang),
     )
 
 

@@ -207,3 +207,4 @@ class Finding:
     server: str | None  # the server kind the snippet is for
     references: tuple[str, ...]
     reason: str | None  # why unknown / not applicable / ignored
+    why: str = ""  # the rule's "why is this bad", in the report's language (SARIF, explain)
