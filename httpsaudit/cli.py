@@ -1,27 +1,41 @@
-"""The command line: parse, scan, write the report, exit with a documented code.
+"""The command line: parse, scan, evaluate the rules, write the report, exit with a documented code.
 
 This is the only module that prints to the user or exits. Errors become one line on stderr
-(``httpsaudit: error: TARGET: message``); a traceback appears only with ``--debug``.
+(``httpsaudit: error: TARGET: message``); a traceback appears only with ``--debug``. The report
+goes to stdout (or ``--output``); the gate's one-line verdict goes to stderr, as pip-audit does.
+
+Exit codes, when several apply the first of 2, 5, 3, 1, 4, 0 wins; ``--exit-zero`` removes 1:
+0 clean, 1 gate failed, 2 usage or configuration error, 3 target unreachable, 4 scan incomplete
+(``--strict``), 5 internal error.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import io
+import json
 import os
+import re
 import sys
 import tempfile
+import textwrap
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import assert_never
 
 import click
 from rich.console import Console
 
 from httpsaudit import __version__
+from httpsaudit import baseline as baselines
+from httpsaudit import policy as policies
 from httpsaudit.errors import ErrorKind, HttpsAuditError, UsageError
 from httpsaudit.net.dns import parse_resolver
+from httpsaudit.probes import PROBES
 from httpsaudit.probes.base import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_RESUMPTION_ATTEMPTS,
@@ -30,12 +44,27 @@ from httpsaudit.probes.base import (
 )
 from httpsaudit.report import json as json_report
 from httpsaudit.report import terminal
+from httpsaudit.report.findings import plain_title
 from httpsaudit.results import ProbeId, ProbeStatus, ScanResult
-from httpsaudit.scan import ProgressCallback
+from httpsaudit.rules import RULES, rule_by_id
+from httpsaudit.rules.engine import (
+    CATEGORY_WEIGHT,
+    GRADES,
+    PENALTY,
+    RuleReport,
+    Selection,
+    evaluate,
+)
+from httpsaudit.rules.model import LANGUAGES, Lifecycle, Localized, Rule, RuleStatus, Severity
+from httpsaudit.scan import ProgressCallback, probes_needed
 from httpsaudit.scan import scan as run_scan
 from httpsaudit.target import Target, parse_address, parse_target
 
 MAX_SAMPLES = 100
+# A rule whose check raised is reported by the engine as unknown with this reason: a bug, exit 5.
+RULE_BUG_REASON = "internal error in the rule"
+# scan.py's reason for a probe that never started because the scan's --timeout ran out.
+TIMEOUT_SKIP_WORD = "--timeout"
 
 
 class ExitCode(enum.IntEnum):
@@ -49,6 +78,33 @@ class ExitCode(enum.IntEnum):
     INTERNAL = 5
 
 
+PRECEDENCE = (
+    ExitCode.USAGE,
+    ExitCode.INTERNAL,
+    ExitCode.UNREACHABLE,
+    ExitCode.GATE_FAILED,
+    ExitCode.INCOMPLETE,
+)
+
+
+def final_exit_code(applies: Iterable[ExitCode], *, exit_zero: bool = False) -> ExitCode:
+    """The first of 2, 5, 3, 1, 4 that applies, else 0; ``--exit-zero`` drops only 1 (ruff)."""
+    codes = set(applies)
+    if exit_zero:
+        codes.discard(ExitCode.GATE_FAILED)
+    return next((code for code in PRECEDENCE if code in codes), ExitCode.OK)
+
+
+class OutputFormat(enum.StrEnum):
+    """Report formats (pip-audit's ``OutputFormatChoice``): one renderer each."""
+
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    MARKDOWN = "markdown"
+
+
 def _stderr(no_color: bool) -> Console:
     return Console(stderr=True, color_system=None if no_color else "auto", highlight=False)
 
@@ -57,16 +113,63 @@ def _fail(message: str) -> None:
     click.echo(f"httpsaudit: error: {message}", err=True)
 
 
-def exit_code_for(result: ScanResult) -> ExitCode:
-    """What the scan says about the target, before any policy gate."""
+def _note(message: str) -> None:
+    click.echo(f"httpsaudit: {message}", err=True)
+
+
+def exit_code_for(result: ScanResult, rules: RuleReport | None = None) -> ExitCode:
+    """What the scan says about the target, before any policy gate: a bug in a probe or a
+    rule is 5, no TLS session at all is 3."""
     if any(
         outcome.error is not None and outcome.error.kind is ErrorKind.INTERNAL
         for outcome in result.outcomes()
-    ):
+    ) or (rules is not None and rule_bugs(rules)):
         return ExitCode.INTERNAL
     if not result.reachable:
         return ExitCode.UNREACHABLE
     return ExitCode.OK
+
+
+def rule_bugs(rules: RuleReport) -> tuple[str, ...]:
+    """Rules whose check raised (the engine reports them as unknown and carries on)."""
+    return tuple(
+        finding.rule_id
+        for finding in rules.findings
+        if finding.status is RuleStatus.UNKNOWN
+        and (finding.reason or "").startswith(RULE_BUG_REASON)
+    )
+
+
+def probe_failed(result: ScanResult, probe_id: ProbeId, planned: frozenset[ProbeId]) -> bool:
+    """True when ``probe_id`` failed, ran out of time, or could not run because a probe it
+    builds on failed. A probe left out of the plan (``--select``) or one the local library
+    cannot do (``Unsupported``) did not fail."""
+    if probe_id not in planned:
+        return False
+    outcome = getattr(result, probe_id.value)
+    if outcome.status is ProbeStatus.FAILED:
+        return True
+    if outcome.status is ProbeStatus.COMPLETED:
+        return False
+    if TIMEOUT_SKIP_WORD in (outcome.skip_reason or ""):
+        return True
+    return any(probe_failed(result, needed, planned) for needed in PROBES[probe_id].requires)
+
+
+def incomplete_rules(
+    result: ScanResult, rules: RuleReport, planned: frozenset[ProbeId]
+) -> tuple[tuple[str, tuple[ProbeId, ...]], ...]:
+    """Enabled rules left unknown because a probe they need failed: (rule id, failed probes).
+    ``--strict`` turns any of these into exit 4."""
+    incomplete: list[tuple[str, tuple[ProbeId, ...]]] = []
+    for finding in rules.findings:
+        rule = rule_by_id(finding.rule_id)
+        if finding.status is not RuleStatus.UNKNOWN or rule is None:
+            continue
+        failed = tuple(probe for probe in rule.requires if probe_failed(result, probe, planned))
+        if failed:
+            incomplete.append((finding.rule_id, failed))
+    return tuple(incomplete)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -84,22 +187,42 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def render_report(
-    result: ScanResult, output_format: str, *, exit_code: int, color: bool, debug: bool
+    result: ScanResult,
+    output_format: OutputFormat,
+    *,
+    rules: RuleReport,
+    exit_code: int,
+    color: bool,
+    debug: bool,
 ) -> str:
     """The chosen report as text; colour only when it goes to a terminal."""
-    if output_format == "json":
-        return json_report.render(result, exit_code=exit_code, debug=debug)
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=_report_width(),
-        color_system="truecolor" if color else None,
-        force_terminal=color,
-        highlight=False,
-    )
-    terminal.render(result, console)
-    # rich pads every line to the console width; trailing blanks only bloat files and diffs.
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    if output_format is OutputFormat.JSON:
+        return json_report.render(result, exit_code=exit_code, debug=debug, rules=rules)
+    if output_format is OutputFormat.SARIF:
+        from httpsaudit.report import sarif
+
+        return sarif.render(result, rules)
+    if output_format is OutputFormat.JUNIT:
+        from httpsaudit.report import junit
+
+        return junit.render(result, rules)
+    if output_format is OutputFormat.MARKDOWN:
+        from httpsaudit.report import markdown
+
+        return markdown.render(result, rules)
+    if output_format is OutputFormat.TEXT:
+        buffer = io.StringIO()
+        console = Console(
+            file=buffer,
+            width=_report_width(),
+            color_system="truecolor" if color else None,
+            force_terminal=color,
+            highlight=False,
+        )
+        terminal.render(result, console, rules=rules)
+        # rich pads every line to the console width; trailing blanks only bloat files and diffs.
+        return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    assert_never(output_format)
 
 
 def _report_width() -> int:
@@ -127,10 +250,12 @@ def main() -> None:
     """Measure what a new HTTPS connection to a server costs, and what to change.
 
     \b
-    Exit codes:
-      0  scan complete
-      2  usage or configuration error
+    Exit codes (when several apply, the first of 2, 5, 3, 1, 4, 0 wins):
+      0  scan complete; the gate passed
+      1  gate failed: a finding at or above --fail-on, or a score under --fail-under
+      2  usage or configuration error (nothing was sent)
       3  target unreachable: no TLS session could be set up (report still written)
+      4  scan incomplete: a probe an enabled rule needs failed (only with --strict)
       5  internal error (a bug; report written with what was measured)
     """
 
@@ -139,6 +264,53 @@ def _positive_float(_context: click.Context, _parameter: click.Parameter, value:
     if value <= 0:
         raise click.BadParameter("must be greater than 0")
     return value
+
+
+def _rule_tokens(
+    _context: click.Context, _parameter: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``--select TLS001,CERT --select KEX``: every token must choose at least one rule."""
+    tokens = policies.split_rule_tokens(value)
+    unknown = policies.unknown_rule_tokens(tokens)
+    if unknown:
+        names = ", ".join(repr(token) for token in unknown)
+        raise click.BadParameter(f"unknown rule {names} (httpsaudit rules lists them)")
+    return tokens
+
+
+def _extra_reports(
+    _context: click.Context, _parameter: click.Parameter, value: tuple[str, ...]
+) -> tuple[tuple[OutputFormat, Path], ...]:
+    """``sarif:audit.sarif`` -> (SARIF, Path("audit.sarif"))."""
+    reports: list[tuple[OutputFormat, Path]] = []
+    for item in value:
+        name, _, path = item.partition(":")
+        if name not in {choice.value for choice in OutputFormat} or not path:
+            choices = "|".join(choice.value for choice in OutputFormat)
+            raise click.BadParameter(f"{item!r}: expected {{{choices}}}:PATH")
+        reports.append((OutputFormat(name), Path(path)))
+    return tuple(reports)
+
+
+SEVERITY_CHOICE = click.Choice(policies.FAIL_ON_NAMES, case_sensitive=False)
+LANG_OPTION = click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    default=None,
+    help="Language of findings and advice (default en, or the policy file's).",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Gating:
+    """How this run turns a scan into an exit code."""
+
+    rules_lang: str
+    selection: Selection
+    gate: policies.GateSettings | None  # None: report only (the demo)
+    strict: bool = False
+    exit_zero: bool = False
+    baseline: baselines.ReportSnapshot | None = None
 
 
 @main.command()
@@ -192,16 +364,26 @@ def _positive_float(_context: click.Context, _parameter: click.Parameter, value:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
+    type=click.Choice([choice.value for choice in OutputFormat]),
+    default=OutputFormat.TEXT.value,
     show_default=True,
-    help="Report format.",
+    help="Report format: text, json, sarif (code scanning), junit (one test per rule), "
+    "markdown (a CI job summary).",
 )
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write the report here (atomically) instead of stdout.",
+)
+@click.option(
+    "--report",
+    "extra_reports",
+    multiple=True,
+    callback=_extra_reports,
+    metavar="FORMAT:PATH",
+    help="Also write the report in FORMAT to PATH, from the same scan (repeatable): "
+    "e.g. --report sarif:audit.sarif --report junit:junit.xml.",
 )
 @click.option(
     "--max-connections",
@@ -223,6 +405,63 @@ def _positive_float(_context: click.Context, _parameter: click.Parameter, value:
     help="Allow the RFC 8470 check: one POST with an empty body sent as 0-RTT early data to "
     "the target path. Without this flag only GET or HEAD is ever sent as early data.",
 )
+@click.option(
+    "--fail-on",
+    type=SEVERITY_CHOICE,
+    default=None,
+    metavar="SEVERITY",
+    help="Fail (exit 1) on a finding at or above this: info, low, medium, high, critical, "
+    "or none. Default high.",
+)
+@click.option(
+    "--fail-under",
+    type=click.IntRange(0, 100),
+    default=None,
+    metavar="SCORE",
+    help="Fail (exit 1) when the score is under this (0-100).",
+)
+@click.option(
+    "--select",
+    multiple=True,
+    callback=_rule_tokens,
+    metavar="RULE",
+    help="Run only these rules (ids, prefixes like CERT, or names; comma-separated or "
+    "repeated). Only the probes they need are run.",
+)
+@click.option(
+    "--ignore",
+    multiple=True,
+    callback=_rule_tokens,
+    metavar="RULE",
+    help="Do not run these rules (ids, prefixes or names; comma-separated or repeated).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 4 when a probe that an enabled rule needs failed (the scan is incomplete).",
+)
+@click.option(
+    "--exit-zero",
+    is_flag=True,
+    help="Exit 0 even when the gate fails; usage errors, unreachable targets and bugs "
+    "keep their codes.",
+)
+@LANG_OPTION
+@click.option(
+    "--baseline",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    metavar="OLD.json",
+    help="An earlier JSON report: only findings that are new or worse than in it fail the gate.",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    metavar="PATH",
+    help="Policy file (default: httpsaudit.toml, or [tool.httpsaudit] in pyproject.toml, "
+    "in this directory or the nearest parent).",
+)
+@click.option("--no-policy", is_flag=True, help="Ignore policy files; flags and defaults only.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and keep raw data in JSON.")
 @click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set).")
 def scan(
@@ -237,9 +476,20 @@ def scan(
     system_resolver: bool,
     output_format: str,
     output: Path | None,
+    extra_reports: tuple[tuple[OutputFormat, Path], ...],
     max_connections: int,
     resumption_attempts: int,
     unsafe_probes: bool,
+    fail_on: str | None,
+    fail_under: int | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    strict: bool,
+    exit_zero: bool,
+    lang: str | None,
+    baseline: Path | None,
+    policy_path: Path | None,
+    no_policy: bool,
     debug: bool,
     no_color: bool,
 ) -> None:
@@ -251,6 +501,8 @@ def scan(
         )
         if resolver is not None and system_resolver:
             raise UsageError("--resolver and --system-resolver exclude each other")
+        if policy_path is not None and no_policy:
+            raise UsageError("--policy and --no-policy exclude each other")
         options = ScanOptions(
             samples=samples,
             method=method.upper(),
@@ -264,16 +516,77 @@ def scan(
         )
     except UsageError as exc:
         raise click.UsageError(exc.message) from exc
-    sys.exit(_scan_and_report(parsed, options, output_format, output, debug, no_color))
+    # Configuration files next: a bad policy or baseline is exit 2 before anything is sent.
+    try:
+        loaded = _load_policy(policy_path, no_policy)
+        old = baselines.load_report(baseline) if baseline is not None else None
+    except UsageError as exc:
+        _fail(exc.message)
+        sys.exit(ExitCode.USAGE)
+    flags = policies.Settings(
+        fail_on=None if fail_on is None or fail_on.lower() == policies.NEVER else _sev(fail_on),
+        never_fail_on_severity=fail_on is not None and fail_on.lower() == policies.NEVER,
+        fail_under=fail_under,
+        select=select or None,
+        ignore=ignore or None,
+        lang=lang,
+    )
+    settings = flags.over(loaded.for_target(parsed.host, parsed.port))
+    selection = settings.selection()
+    if settings.select:
+        chosen = [rule for rule in RULES if selection.chooses(rule)]
+        wanted = frozenset(probe for rule in chosen for probe in rule.requires)
+        options = dataclasses.replace(options, only_probes=wanted)
+    if old is not None and old.target != _target_text(parsed):
+        _note(f"warning: baseline {old.label} is a report on {old.target}, not {parsed.display}")
+    gating = Gating(
+        rules_lang=settings.lang or "en",
+        selection=selection,
+        gate=settings.gate(),
+        strict=strict,
+        exit_zero=exit_zero,
+        baseline=old,
+    )
+    sys.exit(
+        _scan_and_report(
+            parsed,
+            options,
+            OutputFormat(output_format),
+            output,
+            debug,
+            no_color,
+            gating,
+            extra_reports,
+        )
+    )
+
+
+def _sev(text: str) -> Severity:
+    return policies.parse_severity(text)
+
+
+def _target_text(target: Target) -> str:
+    return (
+        f"[{target.host}]:{target.port}" if ":" in target.host else f"{target.host}:{target.port}"
+    )
+
+
+def _load_policy(explicit: Path | None, disabled: bool) -> policies.Policy:
+    if disabled:
+        return policies.NO_POLICY
+    path = explicit if explicit is not None else policies.discover(Path.cwd())
+    return policies.load(path) if path is not None else policies.NO_POLICY
 
 
 def _scan_and_report(
     target: Target,
     options: ScanOptions,
-    output_format: str,
+    output_format: OutputFormat,
     output: Path | None,
     debug: bool,
     no_color: bool,
+    gating: Gating,
+    extra_reports: Sequence[tuple[OutputFormat, Path]] = (),
 ) -> int:
     errors = _stderr(no_color)
     try:
@@ -287,23 +600,80 @@ def _scan_and_report(
         return ExitCode.INTERNAL
     except Exception as exc:
         return _internal_error(f"{target.display}: internal error: {exc!r}", debug)
-    code = exit_code_for(result)
-    _explain_outcomes(result, target, debug)
-    color = output is None and output_format == "text" and not no_color and sys.stdout.isatty()
     try:
-        text = render_report(result, output_format, exit_code=code, color=color, debug=debug)
+        rules = evaluate(result, RULES, lang=gating.rules_lang, selection=gating.selection)
+    except Exception as exc:
+        return _internal_error(f"{target.display}: internal error in the rules: {exc!r}", debug)
+    _explain_outcomes(result, target, debug)
+    code = _judge(result, rules, target, frozenset(probes_needed(options.only_probes)), gating)
+    color = (
+        output is None
+        and output_format is OutputFormat.TEXT
+        and not no_color
+        and sys.stdout.isatty()
+    )
+    destination = output
+    try:
+        text = render_report(
+            result, output_format, rules=rules, exit_code=code, color=color, debug=debug
+        )
         if output is None:
             click.echo(text, nl=False)
         else:
             write_atomically(output, text)
+        for extra_format, destination in extra_reports:
+            extra = render_report(
+                result, extra_format, rules=rules, exit_code=code, color=False, debug=debug
+            )
+            write_atomically(destination, extra)
     except OSError as exc:
-        _fail(f"cannot write the report to {output}: {exc.strerror or exc}")
+        _fail(f"cannot write the report to {destination}: {exc.strerror or exc}")
         return ExitCode.USAGE
     except Exception as exc:
         return _internal_error(
             f"{target.display}: internal error writing the report: {exc!r}", debug
         )
     return int(code)
+
+
+def _judge(
+    result: ScanResult,
+    rules: RuleReport,
+    target: Target,
+    planned: frozenset[ProbeId],
+    gating: Gating,
+) -> ExitCode:
+    """Every code that applies, one line on stderr for each verdict, then the precedence."""
+    applies = {exit_code_for(result, rules)}
+    for rule_id in rule_bugs(rules):
+        finding = next(finding for finding in rules.findings if finding.rule_id == rule_id)
+        _fail(f"{target.display}: {rule_id}: {finding.reason} (please report it)")
+    if gating.gate is not None:
+        if not result.reachable:
+            _note("gate not evaluated: no TLS session with the target")
+        else:
+            counted = (
+                baselines.regressions(gating.baseline, rules.findings)
+                if gating.baseline is not None
+                else None
+            )
+            against = gating.baseline.label if gating.baseline is not None else None
+            verdict = policies.evaluate_gate(rules, gating.gate, counted=counted, against=against)
+            suffix = " (--exit-zero: not failing)" if verdict.failed and gating.exit_zero else ""
+            _note(f"{verdict.summary}{suffix}")
+            if verdict.failed:
+                applies.add(ExitCode.GATE_FAILED)
+    incomplete = incomplete_rules(result, rules, planned)
+    if gating.strict and incomplete and result.reachable:
+        probes = sorted({probe.value for _rule, failed in incomplete for probe in failed})
+        rule_ids = ", ".join(rule_id for rule_id, _failed in incomplete)
+        _fail(
+            f"{target.display}: scan incomplete (--strict): the {', '.join(probes)} "
+            f"{'probe' if len(probes) == 1 else 'probes'} failed, so {rule_ids} "
+            f"{'is' if len(incomplete) == 1 else 'are'} unknown"
+        )
+        applies.add(ExitCode.INCOMPLETE)
+    return final_exit_code(applies, exit_zero=gating.exit_zero)
 
 
 def _internal_error(message: str, debug: bool) -> ExitCode:
@@ -333,6 +703,205 @@ def _explain_outcomes(result: ScanResult, target: Target, debug: bool) -> None:
         )
 
 
+# -- rules, explain, diff --------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+EXPLAIN_WIDTH = 92
+_HEADINGS = {
+    "en": {
+        "why": "Why it matters",
+        "fix": "How to fix",
+        "references": "References",
+        "needs": "needs",
+        "probe": "probe",
+        "not_configurable": "not configurable",
+        "from": "from",
+        "before": "before",
+        "removed": "removed: kept so that its id is never reused",
+        "measured": "<...> marks a value measured at scan time.",
+    },
+    "zh": {
+        "why": "为什么重要",
+        "fix": "如何修复",
+        "references": "参考资料",
+        "needs": "所需探测",
+        "probe": "探测",
+        "not_configurable": "无法配置",
+        "from": "版本",
+        "before": "早于",
+        "removed": "已移除:保留编号以免重复使用",
+        "measured": "<...> 表示扫描时实测的数值。",
+    },
+}
+
+
+def _template(text: Localized, lang: str) -> str:
+    """A rule text without evidence: ``{offered_versions}`` shown as ``<offered_versions>``."""
+    return _PLACEHOLDER.sub(r"<\1>", text.get(lang))
+
+
+def _rule_row(rule: Rule, lang: str) -> dict[str, str | list[str]]:
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "severity": rule.severity.label,
+        "category": rule.category.value,
+        "title": plain_title(rule.title.get(lang)),
+        "lifecycle": rule.lifecycle.value,
+        "requires": [probe.value for probe in rule.requires],
+    }
+
+
+@main.command("rules")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@LANG_OPTION
+def list_rules(output_format: str, lang: str | None) -> None:
+    """List every rule: id, name, severity, category and title."""
+    rows = [_rule_row(rule, lang or "en") for rule in RULES]
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    columns = ("id", "name", "severity", "category", "title")
+    widths = {
+        column: max([len(column), *(len(str(row[column])) for row in rows)])
+        for column in columns[:-1]
+    }
+    header = "  ".join(column.upper().ljust(widths[column]) for column in columns[:-1])
+    click.echo(f"{header}  TITLE")
+    for row in rows:
+        cells = "  ".join(str(row[column]).ljust(widths[column]) for column in columns[:-1])
+        removed = " (removed)" if row["lifecycle"] == Lifecycle.REMOVED.value else ""
+        click.echo(f"{cells}  {row['title']}{removed}")
+
+
+@main.command()
+@click.argument("rule_key", metavar="RULE|scoring")
+@LANG_OPTION
+def explain(rule_key: str, lang: str | None) -> None:
+    """Explain RULE (id or name): why it matters, how to fix it on each server, references.
+
+    `httpsaudit explain scoring` explains the score and the grade.
+    """
+    language = lang or "en"
+    if rule_key.strip().lower() == "scoring":
+        click.echo(scoring_text(language), nl=False)
+        return
+    rule = rule_by_id(rule_key)
+    if rule is None:
+        raise click.BadParameter(
+            f"unknown rule {rule_key!r} (httpsaudit rules lists them)", param_hint="RULE"
+        )
+    click.echo(explain_text(rule, language), nl=False)
+
+
+def _paragraph(text: str, lang: str) -> list[str]:
+    """Indented and wrapped at spaces; Chinese has few spaces to wrap at, the terminal wraps it."""
+    if lang == "zh":
+        return [f"  {text}"]
+    return textwrap.wrap(text, EXPLAIN_WIDTH, initial_indent="  ", subsequent_indent="  ")
+
+
+def explain_text(rule: Rule, lang: str) -> str:
+    """ruff's ``rule`` page for one of ours: what, why, how to fix per server, references."""
+    words = _HEADINGS[lang]
+    needs = ", ".join(probe.value for probe in rule.requires) or "-"
+    lines = [
+        f"{rule.id} {rule.name}",
+        f"{rule.severity.label} · {rule.category.value} · {words['needs']}: {needs}",
+    ]
+    if rule.lifecycle is Lifecycle.REMOVED:
+        lines.append(words["removed"])
+    lines += ["", plain_title(rule.title.get(lang)), "", words["why"]]
+    lines += [*_paragraph(rule.why.get(lang), lang), "", words["fix"]]
+    lines += _paragraph(_template(rule.advice.summary, lang), lang)
+    for kind, snippet in rule.advice.snippets.items():
+        lines.append("")
+        if snippet.not_configurable:
+            lines.append(f"  {kind.value} ({words['not_configurable']}): {snippet.text}")
+            continue
+        since = ""
+        if snippet.min_version is not None:
+            since = f" ({words['from']} {'.'.join(str(part) for part in snippet.min_version)})"
+        lines.append(f"  {kind.value}{since}:")
+        lines += [f"    {line}" for line in snippet.text.splitlines()]
+        if snippet.min_version is not None and snippet.before_text is not None:
+            version = ".".join(str(part) for part in snippet.min_version)
+            lines.append(f"  {kind.value} ({words['before']} {version}):")
+            lines += [f"    {line}" for line in snippet.before_text.splitlines()]
+    if rule.advice.references:
+        lines += ["", words["references"]]
+        lines += [f"  - {reference}" for reference in rule.advice.references]
+    if _PLACEHOLDER.search(rule.advice.summary.get(lang)):
+        lines += ["", words["measured"]]
+    return "\n".join(lines) + "\n"
+
+
+def scoring_text(lang: str) -> str:
+    """The scoring formula, built from the engine's own constants so it cannot drift."""
+    penalties = ", ".join(f"{severity.label} {PENALTY[severity]}" for severity in _by_weight())
+    weights = ", ".join(
+        f"{category.value} {round(weight * 100)}%" for category, weight in CATEGORY_WEIGHT.items()
+    )
+    grades = ", ".join(f"{letter} >= {floor}" for floor, letter in GRADES)
+    categories = ", ".join(category.value for category in CATEGORY_WEIGHT)
+    if lang == "zh":
+        return (
+            "评分\n"
+            f"每个类别({categories})从 100 分开始,类别中每条未通过的规则按严重性扣分:"
+            f"{penalties},最低为 0。\n"
+            f"总分按类别加权:{weights}。\n"
+            f"等级:{grades},否则为 F;只要有一条 critical 问题,等级即为 F。\n"
+            "状态为 unknown、not_applicable 或 ignored 的规则不影响分数。\n"
+        )
+    return (
+        "Scoring\n"
+        f"Every category ({categories}) starts at 100 and loses, per failed rule in it, a "
+        f"penalty by severity: {penalties}; floored at 0.\n"
+        f"The overall score weighs {weights}.\n"
+        f"Grades: {grades}, else F; any critical finding caps the grade at F.\n"
+        "Rules that are unknown, not applicable or ignored do not move the score.\n"
+    )
+
+
+def _by_weight() -> Sequence[Severity]:
+    return sorted(Severity, reverse=True)
+
+
+@main.command()
+@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def diff(old: Path, new: Path, output_format: str) -> None:
+    """Compare two JSON reports: findings new, fixed, worse and better; score and grade;
+    DNS/TCP/TLS/TTFB times; whether the session ticket key rotated."""
+    try:
+        # Two files of one name (runs/1/report.json, runs/2/report.json) go by their paths.
+        by_path = old.name == new.name
+        comparison = baselines.compare(
+            baselines.load_report(old, label=str(old) if by_path else None),
+            baselines.load_report(new, label=str(new) if by_path else None),
+        )
+    except UsageError as exc:
+        _fail(exc.message)
+        sys.exit(ExitCode.USAGE)
+    if output_format == "json":
+        click.echo(json.dumps(baselines.to_json(comparison), indent=2, ensure_ascii=False))
+    else:
+        click.echo(baselines.render_text(comparison), nl=False)
+
+
 @main.command()
 @click.option(
     "--format",
@@ -346,14 +915,22 @@ def demo(output_format: str, no_color: bool) -> None:
     """Start a local TLS server with a middling setup, scan it, print the report, stop it.
 
     Everything stays on 127.0.0.1: a newcomer sees a real report without internet access.
+    The findings are shown but never fail the exit code.
     """
     from httpsaudit.demo import DemoServer  # a test PKI and a server: only needed here
 
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
+    report_only = Gating(rules_lang="en", selection=Selection(), gate=None)
     try:
         with DemoServer() as server:
             code = _scan_and_report(
-                server.target(), server.options(), output_format, None, False, no_color
+                server.target(),
+                server.options(),
+                OutputFormat(output_format),
+                None,
+                False,
+                no_color,
+                report_only,
             )
     except HttpsAuditError as exc:
         _fail(f"demo: {exc}")

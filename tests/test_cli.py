@@ -20,17 +20,25 @@ from tests.pki import TestPKI
 from tests.servers import DnsServer, OpenSSLServer, PythonTlsServer, RawServer
 
 SUBPROCESS_TIMEOUT_S = 60
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m httpsaudit ARGS`` as a user would run it."""
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m httpsaudit ARGS`` as a user would run it (from ``cwd``: policy discovery)."""
     environment = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", **(env or {})}
+    # From another directory the package must still import as this checkout's.
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPOSITORY), environment.get("PYTHONPATH", "")])
+    )
     return subprocess.run(
         [sys.executable, "-m", "httpsaudit", *args],
         capture_output=True,
         text=True,
         timeout=SUBPROCESS_TIMEOUT_S,
         env=environment,
+        cwd=cwd,
         check=False,
     )
 
@@ -89,7 +97,8 @@ def test_scan_text_report_and_output_file(pki: TestPKI, tmp_path: Path) -> None:
     text_path = tmp_path / "report.txt"
     with PythonTlsServer(pki.ecdsa_p256, maximum_version=ssl.TLSVersion.TLSv1_2) as server:
         base = ["scan", f"https://localhost:{server.port}/health", "--connect-to", "127.0.0.1"]
-        base += ["--ca-file", str(pki.root_path), "--samples", "3"]
+        # TLS 1.2 only fails the gate (TLS001); this test is about where reports go.
+        base += ["--ca-file", str(pki.root_path), "--samples", "3", "--fail-on", "none"]
         as_json = run_cli(*base, "--format", "json", "--output", str(report_path))
         as_text = run_cli(*base, "--output", str(text_path))
         to_stdout = run_cli(*base)
@@ -186,9 +195,11 @@ def test_untrusted_certificate_is_a_warning_not_an_abort(pki: TestPKI) -> None:
             "--format",
             "json",
         )
-    # Then the scan completes (exit 0 until the rules gate it) and says why in one line
-    assert completed.returncode == 0
+    # Then the scan completes, says why in one line, and the gate fails on CERT001 (critical)
+    assert completed.returncode == 1
     assert "certificate not trusted" in completed.stderr
+    assert "httpsaudit: gate failed: " in completed.stderr
+    assert "CERT001" in completed.stderr
     assert "expired" in completed.stderr
     document = json.loads(completed.stdout)
     problems = document["probes"]["certificate"]["result"]["verification"]["problems"]
@@ -283,3 +294,132 @@ def test_a_bug_in_a_probe_exits_5_and_keeps_the_report(
     assert document["exit_code"] == 5
     assert document["probes"]["connection"]["status"] == "completed"
     assert document["probes"]["certificate"]["error"]["kind"] == "internal"
+
+
+# -- rules and explain ------------------------------------------------------------------------
+
+
+def test_rules_lists_every_rule_in_both_languages() -> None:
+    from httpsaudit.rules import RULES
+
+    runner = CliRunner()
+    text = runner.invoke(main, ["rules"])
+    as_json = runner.invoke(main, ["rules", "--format", "json"])
+    chinese = runner.invoke(main, ["rules", "--format", "json", "--lang", "zh"])
+    assert text.exit_code == as_json.exit_code == chinese.exit_code == 0
+    lines = text.output.splitlines()
+    assert lines[0].split() == ["ID", "NAME", "SEVERITY", "CATEGORY", "TITLE"]
+    assert len(lines) == 1 + len(RULES)
+    tls001 = next(line for line in lines if line.startswith("TLS001 "))
+    assert tls001.split()[:4] == ["TLS001", "tls13-disabled", "high", "latency"]
+    assert tls001.endswith("TLS 1.3 is not offered")  # the title, without evidence placeholders
+    rows = json.loads(as_json.output)
+    assert [row["id"] for row in rows] == [rule.id for rule in RULES]
+    assert rows[0] == {
+        "id": "TLS001",
+        "name": "tls13-disabled",
+        "severity": "high",
+        "category": "latency",
+        "title": "TLS 1.3 is not offered",
+        "lifecycle": "stable",
+        "requires": ["versions"],
+    }
+    assert json.loads(chinese.output)[0]["title"] == "服务器未启用 TLS 1.3"
+
+
+def test_explain_a_rule_in_english_and_chinese() -> None:
+    runner = CliRunner()
+    by_id = runner.invoke(main, ["explain", "TLS001"])
+    by_name = runner.invoke(main, ["explain", "tls13-disabled"])
+    chinese = runner.invoke(main, ["explain", "tls001", "--lang", "zh"])
+    assert by_id.exit_code == by_name.exit_code == chinese.exit_code == 0
+    assert by_id.output == by_name.output
+    lines = by_id.output.splitlines()
+    assert lines[:4] == [
+        "TLS001 tls13-disabled",
+        "high · latency · needs: versions",
+        "",
+        "TLS 1.3 is not offered",
+    ]
+    text = by_id.output
+    # What, why, how to fix with every server's snippet, references
+    assert "Why it matters\n  A full TLS 1.3 handshake takes 1 round trip" in text
+    assert "How to fix\n  Enable TLS 1.3 next to TLS 1.2: it saves <saved_round_trips>" in text
+    assert "  nginx:\n    ssl_protocols TLSv1.2 TLSv1.3;" in text
+    assert "  apache:\n    SSLProtocol -all +TLSv1.2 +TLSv1.3" in text
+    assert "  haproxy:\n    global\n        ssl-default-bind-options" in text
+    assert "  caddy:\n    tls {\n        protocols tls1.2 tls1.3\n    }" in text
+    assert "References\n  - RFC 8446 §2" in text
+    assert "<...> marks a value measured at scan time." in text
+    zh = chinese.output
+    assert "服务器未启用 TLS 1.3" in zh
+    assert "为什么重要\n  TLS 1.3 完整握手只需 1 个往返" in zh
+    assert "如何修复\n  在 TLS 1.2 之外启用 TLS 1.3" in zh
+    assert "  nginx:\n    ssl_protocols TLSv1.2 TLSv1.3;" in zh
+    assert "参考资料\n  - RFC 8446 §2" in zh
+
+
+def test_explain_every_rule_and_an_unknown_one() -> None:
+    from httpsaudit.rules import RULES
+
+    runner = CliRunner()
+    for rule in RULES:
+        for lang in ("en", "zh"):
+            result = runner.invoke(main, ["explain", rule.id, "--lang", lang])
+            assert result.exit_code == 0, (rule.id, result.output)
+            assert result.output.startswith(f"{rule.id} {rule.name}\n")
+            assert rule.why.get(lang).split()[0] in result.output
+    unknown = runner.invoke(main, ["explain", "XYZ001"])
+    assert unknown.exit_code == 2
+    assert "unknown rule 'XYZ001' (httpsaudit rules lists them)" in unknown.output
+
+
+def test_explain_scoring_matches_the_engine() -> None:
+    from httpsaudit.rules import engine
+
+    runner = CliRunner()
+    english = runner.invoke(main, ["explain", "scoring"])
+    chinese = runner.invoke(main, ["explain", "scoring", "--lang", "zh"])
+    assert english.exit_code == chinese.exit_code == 0
+    assert english.output.splitlines() == [
+        "Scoring",
+        "Every category (latency, security, reliability) starts at 100 and loses, per failed "
+        "rule in it, a penalty by severity: critical 40, high 20, medium 8, low 3, info 0; "
+        "floored at 0.",
+        "The overall score weighs latency 40%, security 40%, reliability 20%.",
+        "Grades: A >= 90, B >= 80, C >= 70, D >= 60, else F; any critical finding caps the "
+        "grade at F.",
+        "Rules that are unknown, not applicable or ignored do not move the score.",
+    ]
+    # The engine's docstring (and the README) carry the same numbers
+    docstring = " ".join((engine.__doc__ or "").split())
+    for phrase in (
+        "critical 40, high 20, medium 8, low 3, info 0",
+        "latency 40%, security 40%, reliability 20%",
+        "A >= 90, B >= 80, C >= 70, D >= 60, else F",
+    ):
+        assert phrase in docstring
+        assert phrase in english.output
+    assert "critical 40, high 20, medium 8, low 3, info 0" in chinese.output
+    assert chinese.output.startswith("评分\n")
+
+
+def test_scan_help_lists_the_gate_options() -> None:
+    help_text = CliRunner().invoke(main, ["scan", "--help"]).output
+    for option in (
+        "--fail-on",
+        "--fail-under",
+        "--select",
+        "--ignore",
+        "--strict",
+        "--exit-zero",
+        "--lang",
+        "--baseline",
+        "--policy",
+        "--no-policy",
+    ):
+        assert option in help_text
+    top = CliRunner().invoke(main, ["--help"]).output
+    assert "first of 2, 5, 3, 1, 4, 0 wins" in top
+    for command in ("scan", "rules", "explain", "diff", "demo"):
+        assert command in top

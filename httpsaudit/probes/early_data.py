@@ -290,14 +290,19 @@ def _early_answer_wait_s(context: ProbeContext) -> float:
 
 
 def _replay(context: ProbeContext, params: ClientParams, what: str) -> ReplayCheck:
-    """A 0-RTT first flight from ``params`` on a new connection, the handshake completed, and
-    the early request's answer read when the server took the early data."""
+    """A 0-RTT first flight from ``params`` on a new connection, the early request's answer
+    read when the server took the early data.
+
+    Our Finished is held back first, as a replaying attacker (who has no keys) can never send
+    it: only an answer that came before it counts as served. An answer that waited for the
+    Finished was held until the handshake completed, which an attacker cannot make happen.
+    """
     engine = ClientConnection(params)
     with context.tcp() as transport:
         connection = EngineConnection(transport, engine)
         try:
             try:
-                handshake = connection.handshake(context.phase_deadline())
+                handshake = connection.handshake(context.phase_deadline(), hold_finished=True)
             except (AlertReceived, ConnectionLost) as exc:
                 # A refusal is an answer: nothing was accepted, nothing served.
                 _stop_if_out_of_time(context, exc)
@@ -315,7 +320,7 @@ def _replay(context: ProbeContext, params: ClientParams, what: str) -> ReplayChe
                     f"{what}: early data rejected ({how}); the request was discarded unread",
                 )
             try:
-                response = _early_answer(context, connection, handshake)
+                response = _early_answer(context, connection, handshake, hold_finished=True)
             except HttpsAuditError as exc:
                 _stop_if_out_of_time(context, exc)
                 why = (
@@ -327,13 +332,17 @@ def _replay(context: ProbeContext, params: ClientParams, what: str) -> ReplayChe
                     True, True, False, None, f"{what}: early data accepted, no answer read: {why}"
                 )
             status = response.head.status
-            served = status != TOO_EARLY_STATUS
-            note = (
-                f"{what}: early data accepted and the request served again (HTTP {status})"
-                if served
-                else f"{what}: early data accepted, answered 425 Too Early (RFC 8470)"
-            )
-            return ReplayCheck(True, True, served, status, note)
+            if status == TOO_EARLY_STATUS:
+                note = f"{what}: early data accepted, answered 425 Too Early (RFC 8470)"
+                return ReplayCheck(True, True, False, status, note)
+            if not response.before_finished:
+                note = (
+                    f"{what}: early data accepted, but the answer (HTTP {status}) waited for "
+                    "our Finished, which a replaying attacker cannot send"
+                )
+                return ReplayCheck(True, True, False, status, note)
+            note = f"{what}: early data accepted and the request served again (HTTP {status})"
+            return ReplayCheck(True, True, True, status, note)
         finally:
             connection.close(context.deadline.child(CLOSE_TIMEOUT_S))
 

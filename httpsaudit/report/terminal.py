@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from rich.cells import chop_cells
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.panel import Panel
@@ -22,6 +23,14 @@ from rich.table import Table
 from rich.text import Text
 
 from httpsaudit.errors import Phase
+from httpsaudit.report.findings import (
+    STATUS_WORDS,
+    failed_by_severity,
+    saving_text,
+    snippet_label,
+    status_counts,
+    unknown_reasons,
+)
 from httpsaudit.results import (
     AlpnResult,
     CertificateDeliveryResult,
@@ -63,6 +72,8 @@ from httpsaudit.results import (
     VersionsResult,
     VersionSupport,
 )
+from httpsaudit.rules.engine import RuleReport
+from httpsaudit.rules.model import Category, Finding, RuleStatus, Severity
 from httpsaudit.tls.codes import version_label
 
 # Certificates closer than this to expiry are shown as a warning.
@@ -123,14 +134,19 @@ _UNICODE = _Glyphs("█", "→", "←", "≈", "✗", "•", "—", "→", "✓"
 _ASCII = _Glyphs("#", "->", "<-", "~", "x", "*", "-", "->", "+", "u")
 
 
-def render(scan: ScanResult, console: Console) -> None:
-    """Print the whole report; a failed or partial scan renders what it has and never raises."""
+def render(scan: ScanResult, console: Console, *, rules: RuleReport | None = None) -> None:
+    """Print the whole report; a failed or partial scan renders what it has and never raises.
+
+    With ``rules``, the findings come first after the header: they are what to act on.
+    """
     glyphs = _ASCII if console.options.ascii_only else _UNICODE
     connection = scan.connection.result
     console.print(_header(scan))
     failure = _failure_panel(scan, glyphs)
     if failure is not None:
         console.print(failure)
+    if rules is not None:
+        _section(console, "Findings", _findings(rules, glyphs, console.width - _INDENT))
     _section(console, _timing_title(connection), _timing(scan, console, glyphs))
     if connection is not None and (len(connection.samples) > 1 or connection.sample_errors):
         _section(console, "Samples", _samples(connection, glyphs))
@@ -304,6 +320,106 @@ def _failure_panel(scan: ScanResult, glyphs: _Glyphs) -> Panel | None:
         title = f"{glyphs.cross} connection not attempted"
         body = _text(outcome.skip_reason or "no reason given")
     return Panel(body, title=Text(title, style="bold red"), title_align="left", border_style="red")
+
+
+# -- findings ------------------------------------------------------------------------------
+
+# Emphasis only: the severity is always written out as a word too.
+_SEVERITY_STYLES = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+_GRADE_STYLES = {"A": "bold green", "B": "green", "C": "yellow", "D": "yellow", "F": "bold red"}
+# Config snippets are indented under their label like code in a book.
+_SNIPPET_INDENT = 2
+
+
+def _clean_lines(value: str, glyphs: _Glyphs) -> str:
+    """Escape control characters but keep line breaks: advice and snippets span lines.
+
+    An ASCII-only console gets every other character as a ``\\u`` escape instead of a crash.
+    """
+    text = "\n".join(_clean(line) for line in value.split("\n"))
+    if glyphs is _ASCII:
+        return text.encode("ascii", "backslashreplace").decode("ascii")
+    return text
+
+
+def _snippet(text: str, glyphs: _Glyphs, width: int) -> Text:
+    """Config lines as they are: never re-wrapped at spaces (that would read as new lines),
+    only cut where a line is wider than the console."""
+    lines: list[str] = []
+    for line in _clean_lines(text, glyphs).split("\n"):
+        lines.extend(chop_cells(line, max(width, 1)) or [""])
+    return Text("\n".join(lines), style="dim", no_wrap=True)
+
+
+def _score_line(rules: RuleReport, glyphs: _Glyphs) -> Text:
+    line = Text("score ", style="bold")
+    line.append(f"{rules.score}/100", style="bold")
+    line.append(", grade ")
+    line.append(rules.grade, style=_GRADE_STYLES.get(rules.grade, "bold"))
+    parts = [
+        f"{category.value} {rules.category_scores[category]}"
+        for category in Category
+        if category in rules.category_scores
+    ]
+    if parts:
+        line.append(f"   ({', '.join(parts)})")
+    if rules.server is not None:
+        line.append("   server: ")
+        line.append(_clean_lines(rules.server.display, glyphs))
+    return line
+
+
+def _finding_block(finding: Finding, glyphs: _Glyphs, width: int) -> list[RenderableType]:
+    """One failed finding: what is wrong, what it costs, what to change, the config lines."""
+    style = _SEVERITY_STYLES.get(finding.severity, "")
+    heading = Text(f"{glyphs.cross} ", style=style)
+    heading.append(finding.rule_id, style="bold")
+    heading.append(f" {finding.name}")
+    heading.append(f"  [{finding.category.value}]", style="dim")
+    body: list[RenderableType] = [Text(_clean_lines(finding.message, glyphs))]
+    saving = saving_text(finding.saving)
+    if saving is not None:
+        body.append(Text(f"saves {saving}", style="bold"))
+    if finding.advice:
+        body.append(Text(_clean_lines(finding.advice, glyphs)))
+    if finding.snippet:
+        body.append(Text(f"{snippet_label(finding)}:", style="dim"))
+        snippet = _snippet(finding.snippet, glyphs, width - _INDENT - _SNIPPET_INDENT)
+        body.append(Padding(snippet, (0, 0, 0, _SNIPPET_INDENT)))
+    return [heading, Padding(Group(*body), (0, 0, 0, _INDENT))]
+
+
+def _counts_line(rules: RuleReport) -> Text:
+    counts = status_counts(rules.findings)
+    parts = [f"{counts[status]} {STATUS_WORDS[status]}" for status in RuleStatus]
+    return Text(f"rules: {', '.join(parts)}")
+
+
+def _findings(rules: RuleReport, glyphs: _Glyphs, width: int) -> RenderableType:
+    """Score first, then what failed (worst first) with its fix, then the tally."""
+    parts: list[RenderableType] = [_score_line(rules, glyphs), Text("")]
+    groups = failed_by_severity(rules)
+    if not groups:
+        parts.append(Text(f"{glyphs.check} no rule failed", style="green"))
+        parts.append(Text(""))
+    for severity, findings in groups:
+        title = f"{severity.label.upper()} ({len(findings)})"
+        parts.append(Text(title, style=f"bold {_SEVERITY_STYLES.get(severity, '')}".strip()))
+        for finding in findings:
+            parts.extend(_finding_block(finding, glyphs, width))
+            parts.append(Text(""))
+    parts.append(_counts_line(rules))
+    for reason, rule_ids in unknown_reasons(rules.findings):
+        line = Text(f"unknown {', '.join(rule_ids)}: ", style="yellow")
+        line.append(_clean_lines(reason, glyphs), style="dim")
+        parts.append(line)
+    return Group(*parts)
 
 
 # -- timing waterfall ----------------------------------------------------------------------

@@ -181,7 +181,7 @@ def evaluate_rule(
             status, evidence, saving = verdict.status, verdict.evidence, verdict.saving
             values = {**evidence, **_saving_values(saving)}
             message = (verdict.message or rule.title).render(lang, values)
-            if status is RuleStatus.NOT_APPLICABLE:
+            if status in (RuleStatus.NOT_APPLICABLE, RuleStatus.UNKNOWN):
                 reason = str(evidence.get("reason", "")) or None
     snippet, server_kind = (None, None)
     advice = None

@@ -157,6 +157,11 @@ class Verdict:
     def not_applicable(cls, reason: str, evidence: Evidence | None = None) -> Verdict:
         return cls(RuleStatus.NOT_APPLICABLE, {"reason": reason, **(evidence or {})})
 
+    @classmethod
+    def unknown(cls, reason: str, evidence: Evidence | None = None) -> Verdict:
+        """The probe ran but its answer cannot settle the question (a timeout, say)."""
+        return cls(RuleStatus.UNKNOWN, {"reason": reason, **(evidence or {})})
+
 
 @dataclass(frozen=True, slots=True)
 class CheckContext:

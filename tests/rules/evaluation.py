@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from httpsaudit.net.dns import ResolverAddress
+from httpsaudit.probes.base import ScanOptions
 from httpsaudit.rules import rule_by_id
 from httpsaudit.rules.engine import evaluate
 from httpsaudit.rules.model import Finding, Rule
+from httpsaudit.scan import scan
+from httpsaudit.target import ConnectAddress, parse_target
 from tests.scanning import scan_local
 
 
@@ -26,10 +30,31 @@ def audit(
     lang: str = "en",
     host: str = "127.0.0.1",
     timeout_s: float = 30.0,
+    connect_to: Sequence[tuple[str, int]] = (),
+    name: str = "localhost",
+    resolver_port: int | None = None,
 ) -> dict[str, Finding]:
-    """Findings by rule id for ``rule_keys`` against the server on ``port``."""
+    """Findings by rule id for ``rule_keys`` against the server on ``port``.
+
+    ``connect_to``: several backends of ``name`` (``--connect-to`` each), instead of ``host``.
+    ``resolver_port``: resolve ``name`` through the lab DNS server on 127.0.0.1 instead.
+    """
     rules: Sequence[Rule] = rules_named(*rule_keys)
     probes = frozenset(probe for rule in rules for probe in rule.requires)
-    result = scan_local(port, ca_file=ca_file, host=host, timeout_s=timeout_s, only_probes=probes)
+    if connect_to or resolver_port is not None:
+        addresses = tuple(
+            ConnectAddress(backend, backend_port) for backend, backend_port in connect_to
+        )
+        options = ScanOptions(
+            ca_file=ca_file,
+            timeout_s=timeout_s,
+            resolver=None if resolver_port is None else ResolverAddress("127.0.0.1", resolver_port),
+            only_probes=probes,
+        )
+        result = scan(parse_target(f"{name}:{port}", connect_to=addresses), options)
+    else:
+        result = scan_local(
+            port, ca_file=ca_file, host=host, timeout_s=timeout_s, only_probes=probes
+        )
     report = evaluate(result, rules, lang=lang)
     return {finding.rule_id: finding for finding in report.findings}
