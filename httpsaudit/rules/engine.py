@@ -20,6 +20,7 @@ from httpsaudit.rules.model import (
     Evidence,
     Finding,
     Lifecycle,
+    Localized,
     Rule,
     RuleStatus,
     ServerKind,
@@ -40,6 +41,13 @@ CATEGORY_WEIGHT: Mapping[Category, float] = {
     Category.RELIABILITY: 0.2,
 }
 GRADES = ((90, "A"), (80, "B"), (70, "C"), (60, "D"))
+NO_REASON = Localized(en="no reason given", zh="未给出原因")
+_OUTCOME_TEXT: Mapping[RuleStatus, Localized] = {
+    RuleStatus.PASSED: Localized(en="passed", zh="通过"),
+    RuleStatus.NOT_APPLICABLE: Localized(en="not applicable: {reason}", zh="不适用:{reason}"),
+    RuleStatus.UNKNOWN: Localized(en="unknown: {reason}", zh="无法判断:{reason}"),
+    RuleStatus.IGNORED: Localized(en="ignored: {reason}", zh="已忽略:{reason}"),
+}
 _SERVER_HEADER = re.compile(r"^\s*(nginx|apache|caddy|haproxy)(?:/([0-9][0-9.]*))?", re.IGNORECASE)
 
 
@@ -182,7 +190,10 @@ def evaluate_rule(
             values = {**evidence, **_saving_values(saving)}
             message = (verdict.message or rule.title).render(lang, values)
             if status in (RuleStatus.NOT_APPLICABLE, RuleStatus.UNKNOWN):
-                reason = str(evidence.get("reason", "")) or None
+                reason = str(evidence.get("reason", "")) or NO_REASON.get(lang)
+    if status is not RuleStatus.FAILED:
+        # A title is worded as the problem; a rule that did not fail says what it found.
+        message = _OUTCOME_TEXT[status].render(lang, {"reason": reason or ""})
     snippet, server_kind = (None, None)
     advice = None
     if status is RuleStatus.FAILED:
