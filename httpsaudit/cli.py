@@ -61,8 +61,6 @@ from httpsaudit.scan import scan as run_scan
 from httpsaudit.target import Target, parse_address, parse_target
 
 MAX_SAMPLES = 100
-# A rule whose check raised is reported by the engine as unknown with this reason: a bug, exit 5.
-RULE_BUG_REASON = "internal error in the rule"
 # scan.py's reason for a probe that never started because the scan's --timeout ran out.
 TIMEOUT_SKIP_WORD = "--timeout"
 
@@ -132,12 +130,7 @@ def exit_code_for(result: ScanResult, rules: RuleReport | None = None) -> ExitCo
 
 def rule_bugs(rules: RuleReport) -> tuple[str, ...]:
     """Rules whose check raised (the engine reports them as unknown and carries on)."""
-    return tuple(
-        finding.rule_id
-        for finding in rules.findings
-        if finding.status is RuleStatus.UNKNOWN
-        and (finding.reason or "").startswith(RULE_BUG_REASON)
-    )
+    return tuple(finding.rule_id for finding in rules.findings if finding.internal_error)
 
 
 def probe_failed(result: ScanResult, probe_id: ProbeId, planned: frozenset[ProbeId]) -> bool:

@@ -79,6 +79,7 @@ def finding_dict(finding: Finding) -> dict[str, JsonValue]:
         "references": list(finding.references),
         "reason": finding.reason,
         "why": finding.why,
+        "internal_error": finding.internal_error,
     }
 
 

@@ -176,6 +176,7 @@ def evaluate_rule(
     message = rule.title.get(lang)
     saving = None
     reason: str | None = None
+    internal_error = False
     if not selection.chooses(rule) or rule.lifecycle is Lifecycle.REMOVED:
         status, reason = RuleStatus.IGNORED, "deselected"
     elif (missing := _missing_probe(rule, scan)) is not None:
@@ -185,6 +186,7 @@ def evaluate_rule(
             verdict = rule.check(scan, CheckContext(rtt_ms=_rtt_ms(scan)))
         except Exception as exc:  # a bug in a rule must not hide the other findings
             status, reason = RuleStatus.UNKNOWN, f"internal error in the rule: {exc!r}"
+            internal_error = True
         else:
             status, evidence, saving = verdict.status, verdict.evidence, verdict.saving
             values = {**evidence, **_saving_values(saving)}
@@ -215,6 +217,7 @@ def evaluate_rule(
         references=rule.advice.references,
         reason=reason,
         why=rule.why.get(lang),
+        internal_error=internal_error,
     )
 
 

@@ -213,3 +213,4 @@ class Finding:
     references: tuple[str, ...]
     reason: str | None  # why unknown / not applicable / ignored
     why: str = ""  # the rule's "why is this bad", in the report's language (SARIF, explain)
+    internal_error: bool = False  # the check raised: a bug in httpsaudit (exit 5), not the server

@@ -140,6 +140,7 @@ def test_real_audit_validates_with_exact_values(
         "server": None,
         "references": ["RFC 8446 §2", "https://wiki.mozilla.org/Security/Server_Side_TLS"],
         "reason": None,
+        "internal_error": False,
     }
     assert saving["round_trips"] == 1
     assert saving["bytes"] is None
