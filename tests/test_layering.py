@@ -64,6 +64,17 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "click",
         "OpenSSL",
     ),
+    "config": (
+        "httpsaudit.net",
+        "httpsaudit.probes",
+        "httpsaudit.scan",
+        "httpsaudit.report",
+        "httpsaudit.cli",
+        "socket",
+        "rich",
+        "click",
+        "OpenSSL",
+    ),
     "report": (
         "httpsaudit.net",
         "httpsaudit.probes",
@@ -103,6 +114,8 @@ def _layer(relative: str) -> str:
         return top
     if relative == "scan.py":
         return "scan"
+    if relative in {"policy.py", "baseline.py"}:
+        return "config"  # read files and compare reports: no network, no terminal
     if relative in LEAF_MODULES:
         return "leaf"
     return "top"  # cli.py, demo.py, __main__.py: may use anything below them
