@@ -10,13 +10,17 @@ followed.
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
 import datetime
+import functools
 import itertools
+import json
 import statistics
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from importlib import resources
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -73,6 +77,7 @@ INITIAL_WINDOW_BYTES = INITIAL_WINDOW_SEGMENTS * SEGMENT_BYTES
 # Verifications timed per key; the median of this many is stable to a few percent here, and
 # the five keys together take about 20 ms.
 VERIFICATIONS_PER_KEY = 51
+RSA_SAMPLES_FILE = "rsa_signature_samples.json"
 # RSA keys above this are not timed: a fresh RSA-8192 key takes seconds to generate.
 MAX_TIMED_RSA_BITS = 4096
 # Reads and events allowed before the server's Certificate; a first flight is a few records.
@@ -322,18 +327,47 @@ REFERENCE_KEYS: tuple[tuple[str, KeySpec], ...] = (
     ("RSA-4096", KeySpec("RSA", 4096)),
 )
 
-# Generated once per process: an RSA-4096 key takes 0.3 to 2 s, timing one takes microseconds.
-_KEYS: dict[KeySpec, CertificateIssuerPrivateKeyTypes] = {}
-_KEYS_LOCK = threading.Lock()
+
+@dataclass(frozen=True, slots=True)
+class SignedSample:
+    """A public key and its signature over ``_SIGNED_CONTENT``: all that timing a verification
+    needs."""
+
+    public_key: CertificatePublicKeyTypes
+    signature: bytes
 
 
-def _private_key(spec: KeySpec) -> CertificateIssuerPrivateKeyTypes:
-    with _KEYS_LOCK:
-        key = _KEYS.get(spec)
-        if key is None:
-            key = _generate(spec)
-            _KEYS[spec] = key
-        return key
+# Made once per process. RSA samples ship with the package (rsa_signature_samples.json):
+# generating an RSA-4096 key takes 0.3 to 2 s, more than the rest of a scan's CPU together.
+_SAMPLES: dict[KeySpec, SignedSample] = {}
+_SAMPLES_LOCK = threading.Lock()
+
+
+def _signed_sample(spec: KeySpec) -> SignedSample:
+    with _SAMPLES_LOCK:
+        sample = _SAMPLES.get(spec)
+        if sample is None:
+            sample = _shipped_rsa_samples().get(spec) or _fresh_sample(spec)
+            _SAMPLES[spec] = sample
+        return sample
+
+
+@functools.cache
+def _shipped_rsa_samples() -> dict[KeySpec, SignedSample]:
+    text = resources.files("httpsaudit.probes").joinpath(RSA_SAMPLES_FILE).read_text("utf-8")
+    samples: dict[KeySpec, SignedSample] = {}
+    for entry in json.loads(text)["samples"].values():
+        public = serialization.load_der_public_key(base64.b64decode(entry["spki_der"]))
+        if isinstance(public, rsa.RSAPublicKey):
+            samples[KeySpec("RSA", public.key_size)] = SignedSample(
+                public, base64.b64decode(entry["signature"])
+            )
+    return samples
+
+
+def _fresh_sample(spec: KeySpec) -> SignedSample:
+    key = _generate(spec)
+    return SignedSample(key.public_key(), _sign(key))
 
 
 def _generate(spec: KeySpec) -> CertificateIssuerPrivateKeyTypes:
@@ -363,14 +397,14 @@ def leaf_key_spec(key: CertificatePublicKeyTypes) -> KeySpec | None:
 
 
 def _warm_keys(leaf_key: CertificatePublicKeyTypes) -> None:
-    """Generate (once per process) every key ``key_costs`` will time."""
+    """Make (once per process) every signed sample ``key_costs`` will time."""
     specs = [spec for _description, spec in REFERENCE_KEYS]
     leaf_spec = leaf_key_spec(leaf_key)
     if leaf_spec is not None:
         specs.insert(0, leaf_spec)
     for spec in specs:
         try:
-            _private_key(spec)
+            _signed_sample(spec)
         except (ValueError, UnsupportedAlgorithm):
             continue  # key_costs leaves this row out
 
@@ -379,7 +413,7 @@ def key_costs(leaf_key: CertificatePublicKeyTypes, leaf_description: str) -> tup
     """The leaf's key beside ECDSA P-256 and RSA-2048/3072/4096, measured on this machine.
 
     Sizes of the leaf row are the leaf's own: its SubjectPublicKeyInfo and the signature its
-    key makes. Its verification is timed on a fresh key of the same type and size, signing
+    key makes. Its verification is timed on another key of the same type and size, signing
     what a TLS 1.3 server signs: we never hold the server's private key, and verifying costs
     the same for any key of one type and size. A reference equal to the leaf's type is left out.
     """
@@ -387,7 +421,7 @@ def key_costs(leaf_key: CertificatePublicKeyTypes, leaf_description: str) -> tup
     leaf_spec = leaf_key_spec(leaf_key)
     if leaf_spec is not None:
         try:
-            verify_us = _median_verify_us(_private_key(leaf_spec))
+            verify_us = _median_verify_us(_signed_sample(leaf_spec))
         except (ValueError, UnsupportedAlgorithm):
             verify_us = None
         if verify_us is not None:
@@ -403,14 +437,14 @@ def key_costs(leaf_key: CertificatePublicKeyTypes, leaf_description: str) -> tup
     for description, spec in REFERENCE_KEYS:
         if description == leaf_description:
             continue
-        public = _private_key(spec).public_key()
+        sample = _signed_sample(spec)
         costs.append(
             KeyCost(
                 key_description=description,
                 is_leaf=False,
-                public_key_bytes=_public_key_bytes(public),
-                signature_bytes=signature_bytes(public),
-                verify_us=_median_verify_us(_private_key(spec)),
+                public_key_bytes=_public_key_bytes(sample.public_key),
+                signature_bytes=signature_bytes(sample.public_key),
+                verify_us=_median_verify_us(sample),
             )
         )
     return tuple(costs)
@@ -465,8 +499,7 @@ def _sign(key: CertificateIssuerPrivateKeyTypes) -> bytes:
     raise ValueError(f"no signer for {type(key).__name__}")
 
 
-def _verify(key: CertificateIssuerPrivateKeyTypes, signature: bytes) -> None:
-    public = key.public_key()
+def _verify(public: CertificatePublicKeyTypes, signature: bytes) -> None:
     if isinstance(public, rsa.RSAPublicKey):
         public.verify(signature, _SIGNED_CONTENT, _rsa_pss(), hashes.SHA256())
     elif isinstance(public, ec.EllipticCurvePublicKey):
@@ -477,14 +510,13 @@ def _verify(key: CertificateIssuerPrivateKeyTypes, signature: bytes) -> None:
         raise ValueError(f"no verifier for {type(public).__name__}")
 
 
-def _median_verify_us(key: CertificateIssuerPrivateKeyTypes) -> float:
+def _median_verify_us(sample: SignedSample) -> float:
     """Median microseconds of ``VERIFICATIONS_PER_KEY`` verifications, after one untimed."""
-    signature = _sign(key)
-    _verify(key, signature)
+    _verify(sample.public_key, sample.signature)
     samples: list[int] = []
     for _ in range(VERIFICATIONS_PER_KEY):
         started = now_ns()
-        _verify(key, signature)
+        _verify(sample.public_key, sample.signature)
         samples.append(now_ns() - started)
     return round(statistics.median(samples) / 1000, 2)
 
