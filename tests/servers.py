@@ -729,9 +729,15 @@ class _Chunk:
 class DelayProxy(_ThreadedTcpServer):
     """TCP proxy that holds each chunk ``one_way_delay_ms`` per direction: RTT without netem.
 
-    Order is kept (one queue per direction) and a half-close is forwarded once it is due. The SYN
-    is not delayed, so TCP connect stays fast; everything after it pays the delay. A reset is
-    forwarded as a plain close.
+    Order is kept (one queue per direction) and a half-close is forwarded once it is due. A reset
+    is forwarded as a plain close. The SYN is not delayed, so by default TCP connect stays fast
+    and a new connection costs one RTT less than on a real network.
+
+    ``emulate_tcp_handshake=True`` charges that RTT back: every client->server chunk read before
+    the server's first byte went to the client is held one extra RTT. connect() still returns at
+    once (so a connect-time RTT estimate reads ~0) and the client pays the handshake's RTT on its
+    first flight instead, so each connection's total cost matches a real network for protocols
+    where the client speaks first (TLS, HTTP). Off by default: tests rely on today's timing.
     """
 
     thread_name = "lab-delay-proxy"
@@ -742,11 +748,23 @@ class DelayProxy(_ThreadedTcpServer):
         target_port: int,
         one_way_delay_ms: float,
         host: str = "127.0.0.1",
+        *,
+        emulate_tcp_handshake: bool = False,
     ) -> None:
         super().__init__(host)
         self.target_host = require_loopback(target_host)
         self.target_port = target_port
         self.one_way_delay_s = one_way_delay_ms / 1000
+        self.emulate_tcp_handshake = emulate_tcp_handshake
+        # The hold given to each client->server data chunk, in arrival order (all connections).
+        self.client_chunk_holds_s: list[float] = []
+
+    def client_chunk_hold_s(self, server_answered: bool) -> float:
+        """How long a client->server chunk waits: one way, plus the emulated SYN / SYN-ACK round
+        trip while the server has not answered yet (real clients send only after it)."""
+        if self.emulate_tcp_handshake and not server_answered:
+            return 3 * self.one_way_delay_s
+        return self.one_way_delay_s
 
     def _handle(self, connection: socket.socket) -> None:
         upstream = socket.create_connection((self.target_host, self.target_port), IO_TIMEOUT_S)
@@ -756,8 +774,15 @@ class DelayProxy(_ThreadedTcpServer):
             upstream.settimeout(None)
             to_upstream: queue.Queue[_Chunk] = queue.Queue()
             to_client: queue.Queue[_Chunk] = queue.Queue()
+            # Set before the server's first byte is written to the client, so any reply the
+            # client makes to it is read after the flag is up.
+            server_answered = threading.Event()
             pumps = [
-                threading.Thread(target=self._read, args=(connection, to_upstream), daemon=True),
+                threading.Thread(
+                    target=self._read,
+                    args=(connection, to_upstream, server_answered),
+                    daemon=True,
+                ),
                 threading.Thread(target=self._read, args=(upstream, to_client), daemon=True),
                 threading.Thread(
                     target=self._send, args=(to_upstream, upstream, connection), daemon=True
@@ -765,24 +790,41 @@ class DelayProxy(_ThreadedTcpServer):
             ]
             for pump in pumps:
                 pump.start()
-            self._send(to_client, connection, upstream)
+            self._send(to_client, connection, upstream, server_answered)
             for pump in pumps:
                 pump.join()
         finally:
             self.untrack_and_close(upstream)
 
-    def _read(self, source: socket.socket, outbox: queue.Queue[_Chunk]) -> None:
+    def _read(
+        self,
+        source: socket.socket,
+        outbox: queue.Queue[_Chunk],
+        server_answered: threading.Event | None = None,
+    ) -> None:
+        """Queue what ``source`` sends; ``server_answered`` is given on the client's side only."""
         while True:
             try:
                 data = source.recv(65536)
             except OSError:
                 data = b""
-            outbox.put(_Chunk(time.monotonic() + self.one_way_delay_s, data))
+            if server_answered is None:
+                hold_s = self.one_way_delay_s
+            else:
+                hold_s = self.client_chunk_hold_s(server_answered.is_set())
+                if data:
+                    with self._lock:
+                        self.client_chunk_holds_s.append(hold_s)
+            outbox.put(_Chunk(time.monotonic() + hold_s, data))
             if not data:
                 return
 
     def _send(
-        self, inbox: queue.Queue[_Chunk], destination: socket.socket, source: socket.socket
+        self,
+        inbox: queue.Queue[_Chunk],
+        destination: socket.socket,
+        source: socket.socket,
+        first_send: threading.Event | None = None,
     ) -> None:
         broken = False
         while True:
@@ -795,6 +837,8 @@ class DelayProxy(_ThreadedTcpServer):
                 return
             if broken:
                 continue
+            if first_send is not None:
+                first_send.set()
             try:
                 destination.sendall(chunk.data)
             except OSError:

@@ -785,3 +785,37 @@ def test_delay_proxy_forwards_server_close_after_data() -> None:
     ):
         sock.sendall(b"\x16\x03\x01\x00\x00")
         assert read_to_eof(sock) == RawServer.HTTP_RESPONSE
+
+
+@pytest.mark.parametrize(
+    ("emulate_tcp_handshake", "first_flight_one_ways"), [(True, 3), (False, 1)]
+)
+def test_delay_proxy_charges_the_tcp_handshake_to_the_first_flight_when_asked(
+    pki: TestPKI, emulate_tcp_handshake: bool, first_flight_one_ways: int
+) -> None:
+    # Structural, not timed (no wall-clock asserts): the hold the proxy gives each chunk is the
+    # due time it waits for. The benchmarks show the resulting wall time.
+    one_way_delay_ms = 2.0
+    context = client_context(pki)
+    with (
+        PythonTlsServer(pki.ecdsa_p256) as server,
+        DelayProxy(
+            server.host,
+            server.port,
+            one_way_delay_ms,
+            emulate_tcp_handshake=emulate_tcp_handshake,
+        ) as proxy,
+    ):
+        # Given two TLS 1.3 exchanges one after the other through the proxy
+        responses = [tls_exchange(proxy.host, proxy.port, context)[2] for _ in range(2)]
+    # When each client->server chunk's hold is counted in one-way delays
+    one_ways = [round(hold_s * 1000 / one_way_delay_ms) for hold_s in proxy.client_chunk_holds_s]
+    # Then each connection's ClientHello (its first flight, one chunk) carries the emulated
+    # SYN / SYN-ACK round trip on top of its one-way delay only when asked
+    assert one_ways[0] == first_flight_one_ways
+    assert one_ways.count(first_flight_one_ways) == (2 if emulate_tcp_handshake else len(one_ways))
+    # And every chunk sent after the server answered pays the one-way delay alone
+    assert set(one_ways) == {1, first_flight_one_ways}
+    assert len(one_ways) >= 4  # ClientHello and Finished + request on each connection
+    assert responses == [DEFAULT_RESPONSE] * 2
+    assert (proxy.connections, proxy.errors) == (2, [])
