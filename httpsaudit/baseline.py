@@ -139,6 +139,50 @@ def load_report(path: Path, *, label: str | None = None) -> ReportSnapshot:
     return snapshot_of_document(document, label=label or path.name, where=str(path))
 
 
+# A fleet report holds one report per target: allow a few thousand targets.
+MAX_FLEET_REPORT_BYTES = 512 * 1024 * 1024
+
+
+def load_reports(path: Path) -> tuple[ReportSnapshot, ...]:
+    """Every target's report in a file: one report, a fleet document (``--format json`` with
+    several targets) or JSON Lines (``--format jsonl``)."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FLEET_REPORT_BYTES + 1)
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
+    if len(data) > MAX_FLEET_REPORT_BYTES:
+        raise BaselineError(
+            f"{path}: over {MAX_FLEET_REPORT_BYTES} bytes: not an httpsaudit report"
+        )
+    try:
+        documents: list[object] = [json.loads(data)]
+    except (ValueError, UnicodeDecodeError):
+        documents = []
+        for number, line in enumerate(data.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                documents.append(json.loads(line))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise BaselineError(f"{path}:{number}: not JSON ({exc})") from exc
+    if len(documents) == 1 and isinstance(documents[0], dict):
+        fleet = documents[0]
+        if fleet.get("kind") == "fleet":
+            reports = fleet.get("reports")
+            if not isinstance(reports, list):
+                raise BaselineError(f"{path}: a fleet report without a reports list")
+            documents = reports
+    return tuple(
+        snapshot_of_document(
+            document,
+            label=path.name,
+            where=str(path) if len(documents) == 1 else f"{path}: report {index + 1}",
+        )
+        for index, document in enumerate(documents)
+    )
+
+
 def snapshot_of_document(document: object, *, label: str, where: str) -> ReportSnapshot:
     """Read the parts we compare from a parsed JSON report."""
     if not isinstance(document, dict) or "schema_version" not in document:

@@ -6,42 +6,57 @@ goes to stdout (or ``--output``); the gate's one-line verdict goes to stderr, as
 
 Exit codes, when several apply the first of 2, 5, 3, 1, 4, 0 wins; ``--exit-zero`` removes 1:
 0 clean, 1 gate failed, 2 usage or configuration error, 3 target unreachable, 4 scan incomplete
-(``--strict``), 5 internal error.
+(``--strict``), 5 internal error; 130 after Ctrl-C (the report holds what finished). A fleet scan
+exits with the first code that applies to any of its targets.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import enum
 import io
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 import textwrap
+import threading
 import traceback
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import assert_never
+from typing import IO, assert_never
 
 import click
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from httpsaudit import __version__
 from httpsaudit import baseline as baselines
 from httpsaudit import policy as policies
 from httpsaudit.errors import ErrorKind, HttpsAuditError, UsageError
+from httpsaudit.net.clock import now_ns, ns_to_ms
 from httpsaudit.net.dns import parse_resolver
 from httpsaudit.probes import PROBES
 from httpsaudit.probes.base import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_RESUMPTION_ATTEMPTS,
     DEFAULT_TIMEOUT_S,
+    ConnectionLimiter,
     ScanOptions,
 )
+from httpsaudit.report import fleet as fleet_report
 from httpsaudit.report import json as json_report
 from httpsaudit.report import terminal
 from httpsaudit.report.findings import plain_title
@@ -56,11 +71,17 @@ from httpsaudit.rules.engine import (
     evaluate,
 )
 from httpsaudit.rules.model import LANGUAGES, Lifecycle, Localized, Rule, RuleStatus, Severity
-from httpsaudit.scan import ProgressCallback, probes_needed
+from httpsaudit.scan import ProgressCallback, probes_needed, scan_many
 from httpsaudit.scan import scan as run_scan
-from httpsaudit.target import Target, parse_address, parse_target
+from httpsaudit.target import ConnectAddress, Target, parse_address, parse_target
 
 MAX_SAMPLES = 100
+# Targets at once in a fleet scan: each waits on the network far more than it computes, so
+# several per core; capped because every scan runs up to --max-connections threads of its own.
+DEFAULT_CONCURRENCY = min(32, 8 * (os.cpu_count() or 1))
+MAX_CONCURRENCY = 256
+# One run reads at most this many targets (a list beyond it is a mistake or belongs in shards).
+MAX_TARGETS = 100_000
 # scan.py's reason for a probe that never started because the scan's --timeout ran out.
 TIMEOUT_SKIP_WORD = "--timeout"
 
@@ -74,6 +95,7 @@ class ExitCode(enum.IntEnum):
     UNREACHABLE = 3
     INCOMPLETE = 4
     INTERNAL = 5
+    INTERRUPTED = 130  # Ctrl-C: the report holds what finished (the shell's 128 + SIGINT)
 
 
 PRECEDENCE = (
@@ -98,6 +120,7 @@ class OutputFormat(enum.StrEnum):
 
     TEXT = "text"
     JSON = "json"
+    JSONL = "jsonl"
     SARIF = "sarif"
     JUNIT = "junit"
     MARKDOWN = "markdown"
@@ -191,6 +214,9 @@ def render_report(
     """The chosen report as text; colour only when it goes to a terminal."""
     if output_format is OutputFormat.JSON:
         return json_report.render(result, exit_code=exit_code, debug=debug, rules=rules)
+    if output_format is OutputFormat.JSONL:
+        document = json_report.report_dict(result, exit_code=exit_code, debug=debug, rules=rules)
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
     if output_format is OutputFormat.SARIF:
         from httpsaudit.report import sarif
 
@@ -250,6 +276,8 @@ def main() -> None:
       3  target unreachable: no TLS session could be set up (report still written)
       4  scan incomplete: a probe an enabled rule needs failed (only with --strict)
       5  internal error (a bug; report written with what was measured)
+    130  interrupted by Ctrl-C (report written with what finished)
+    With several targets the code is the first that applies to any of them.
     """
 
 
@@ -304,10 +332,25 @@ class Gating:
     strict: bool = False
     exit_zero: bool = False
     baseline: baselines.ReportSnapshot | None = None
+    label: str = ""  # prefix of the gate's line on stderr: the target, in a fleet scan
 
 
 @main.command()
-@click.argument("target")
+@click.argument("targets", nargs=-1, metavar="TARGET...")
+@click.option(
+    "--targets",
+    "targets_file",
+    type=click.Path(exists=True, dir_okay=False, readable=True, allow_dash=True, path_type=Path),
+    metavar="FILE",
+    help="Scan every target listed in FILE (one per line, # comments; - reads stdin).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, MAX_CONCURRENCY),
+    default=None,
+    metavar="N",
+    help=f"Targets scanned at once (default {DEFAULT_CONCURRENCY} on this machine).",
+)
 @click.option("--sni", metavar="NAME", help="Server name to send (SNI, Host, name check).")
 @click.option(
     "--connect-to",
@@ -360,8 +403,8 @@ class Gating:
     type=click.Choice([choice.value for choice in OutputFormat]),
     default=OutputFormat.TEXT.value,
     show_default=True,
-    help="Report format: text, json, sarif (code scanning), junit (one test per rule), "
-    "markdown (a CI job summary).",
+    help="Report format: text, json, jsonl (one report per line, streamed as each target "
+    "ends), sarif (code scanning), junit (one test per rule), markdown (a CI job summary).",
 )
 @click.option(
     "--output",
@@ -458,7 +501,9 @@ class Gating:
 @click.option("--debug", is_flag=True, help="Show tracebacks and keep raw data in JSON.")
 @click.option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set).")
 def scan(
-    target: str,
+    targets: tuple[str, ...],
+    targets_file: Path | None,
+    concurrency: int | None,
     sni: str | None,
     connect_to: tuple[str, ...],
     ca_file: Path | None,
@@ -486,12 +531,19 @@ def scan(
     debug: bool,
     no_color: bool,
 ) -> None:
-    """Scan TARGET: host, host:port, https://host[:port]/path, an IP or [IPv6] literal."""
+    """Scan each TARGET: host, host:port, https://host[:port]/path, an IP or [IPv6] literal.
+
+    Several targets, --targets FILE or - (stdin) scan a fleet: --concurrency targets at once,
+    one report per target (streamed with --format jsonl), then a summary.
+    """
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
     try:
-        parsed = parse_target(
-            target, sni=sni, connect_to=tuple(parse_address(value) for value in connect_to)
-        )
+        listed = _target_texts(targets, targets_file)
+        fleet = targets_file is not None or len(targets) != 1 or "-" in targets
+        if fleet and sni is not None:
+            raise UsageError("--sni names one server: give it with a single TARGET")
+        addresses = tuple(parse_address(value) for value in connect_to)
+        parsed_targets = [_parse_listed(text, where, sni, addresses) for text, where in listed]
         if resolver is not None and system_resolver:
             raise UsageError("--resolver and --system-resolver exclude each other")
         if policy_path is not None and no_policy:
@@ -512,7 +564,7 @@ def scan(
     # Configuration files next: a bad policy or baseline is exit 2 before anything is sent.
     try:
         loaded = _load_policy(policy_path, no_policy)
-        old = baselines.load_report(baseline) if baseline is not None else None
+        olds = baselines.load_reports(baseline) if baseline is not None else None
     except UsageError as exc:
         _fail(exc.message)
         sys.exit(ExitCode.USAGE)
@@ -524,34 +576,122 @@ def scan(
         ignore=ignore or None,
         lang=lang,
     )
-    settings = flags.over(loaded.for_target(parsed.host, parsed.port))
-    selection = settings.selection()
-    if settings.select:
-        chosen = [rule for rule in RULES if selection.chooses(rule)]
-        wanted = frozenset(probe for rule in chosen for probe in rule.requires)
-        options = dataclasses.replace(options, only_probes=wanted)
-    if old is not None and old.target != _target_text(parsed):
-        _note(f"warning: baseline {old.label} is a report on {old.target}, not {parsed.display}")
-    gating = Gating(
-        rules_lang=settings.lang or "en",
-        selection=selection,
-        gate=settings.gate(),
-        strict=strict,
-        exit_zero=exit_zero,
-        baseline=old,
-    )
-    sys.exit(
-        _scan_and_report(
-            parsed,
-            options,
+
+    def plan(target: Target) -> tuple[ScanOptions, Gating]:
+        """Options and gate for one target: the policy file may differ per host."""
+        settings = flags.over(loaded.for_target(target.host, target.port))
+        selection = settings.selection()
+        planned = options
+        if settings.select:
+            chosen = [rule for rule in RULES if selection.chooses(rule)]
+            wanted = frozenset(probe for rule in chosen for probe in rule.requires)
+            planned = dataclasses.replace(options, only_probes=wanted)
+        return planned, Gating(
+            rules_lang=settings.lang or "en",
+            selection=selection,
+            gate=settings.gate(),
+            strict=strict,
+            exit_zero=exit_zero,
+            baseline=_baseline_for(target, olds, warn=not fleet),
+            label=f"{target.display}: " if fleet else "",
+        )
+
+    run = Run(debug=debug, no_color=no_color, extra_reports=tuple(extra_reports))
+    if not fleet:
+        target_options, gating = plan(parsed_targets[0])
+        _exit(
+            _scan_and_report(
+                parsed_targets[0], target_options, OutputFormat(output_format), output, run, gating
+            )
+        )
+    _exit(
+        _scan_fleet(
+            [(text, target) for (text, _where), target in zip(listed, parsed_targets, strict=True)],
+            plan,
             OutputFormat(output_format),
             output,
-            debug,
-            no_color,
-            gating,
-            extra_reports,
+            run,
+            concurrency=concurrency or DEFAULT_CONCURRENCY,
+            max_connections=max_connections,
         )
     )
+
+
+def _exit(code: int) -> None:
+    """Exit with ``code``. After Ctrl-C, probes may still be waiting on the network in
+    background threads (each ends on its own deadline): the report is written, so leave now
+    instead of waiting for them."""
+    if code == ExitCode.INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _target_texts(arguments: Sequence[str], targets_file: Path | None) -> list[tuple[str, str]]:
+    """Every target with where it came from (for errors): arguments, then the file; ``-``
+    (as an argument or as the file) reads standard input once."""
+    listed: list[tuple[str, str]] = []
+    stdin_read = False
+    sources: list[str | Path] = list(arguments)
+    if targets_file is not None:
+        sources.append(targets_file)
+    for source in sources:
+        if isinstance(source, str) and source != "-":
+            listed.append((source, source))
+            continue
+        if str(source) == "-":
+            if stdin_read:
+                continue
+            stdin_read = True
+            listed.extend(_targets_in(click.get_text_stream("stdin"), "<stdin>"))
+            continue
+        try:
+            with Path(source).open(encoding="utf-8") as stream:
+                listed.extend(_targets_in(stream, str(source)))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{source}: cannot read the target list: {exc}") from exc
+    if not listed:
+        raise UsageError("no target: give TARGET, --targets FILE, or - to read stdin")
+    if len(listed) > MAX_TARGETS:
+        raise UsageError(f"{len(listed)} targets: at most {MAX_TARGETS} in one run")
+    return listed
+
+
+def _targets_in(stream: Iterable[str], name: str) -> Iterator[tuple[str, str]]:
+    """One target per line; blank lines and ``#`` comments (whole or trailing) are skipped."""
+    for number, line in enumerate(stream, start=1):
+        text = line.split(" #", 1)[0].split("\t#", 1)[0].strip()
+        if text and not text.startswith("#"):
+            yield text, f"{name}:{number}"
+
+
+def _parse_listed(
+    text: str, where: str, sni: str | None, connect_to: tuple[ConnectAddress, ...]
+) -> Target:
+    try:
+        return parse_target(text, sni=sni, connect_to=connect_to)
+    except UsageError as exc:
+        prefix = "" if where == text else f"{where}: "
+        raise UsageError(f"{prefix}{exc.message}") from exc
+
+
+def _baseline_for(
+    target: Target, olds: Sequence[baselines.ReportSnapshot] | None, *, warn: bool
+) -> baselines.ReportSnapshot | None:
+    """The baseline report about ``target``; one lone report is compared whatever it names
+    (with a warning), as before fleets existed."""
+    if not olds:
+        return None
+    wanted = _target_text(target)
+    for old in olds:
+        if old.target == wanted:
+            return old
+    if warn and len(olds) == 1:
+        old = olds[0]
+        _note(f"warning: baseline {old.label} is a report on {old.target}, not {target.display}")
+        return old
+    return None
 
 
 def _sev(text: str) -> Severity:
@@ -571,52 +711,94 @@ def _load_policy(explicit: Path | None, disabled: bool) -> policies.Policy:
     return policies.load(path) if path is not None else policies.NO_POLICY
 
 
+@dataclass(frozen=True, slots=True)
+class Run:
+    """How this invocation reports, whatever the target."""
+
+    debug: bool = False
+    no_color: bool = False
+    extra_reports: tuple[tuple[OutputFormat, Path], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Assessed:
+    """One target scanned and judged; ``rules`` is None only when the scan itself broke."""
+
+    result: ScanResult | None
+    rules: RuleReport | None
+    code: ExitCode
+
+
+def _assess(
+    target: Target,
+    options: ScanOptions,
+    gating: Gating,
+    run: Run,
+    *,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+    limiter: ConnectionLimiter | None = None,
+    result: ScanResult | None = None,
+) -> Assessed:
+    """Scan (unless ``result`` is given), evaluate the rules, explain failures on stderr, and
+    decide the exit code for this one target."""
+    if result is None:
+        try:
+            result = run_scan(target, options, progress=progress, stop=stop, limiter=limiter)
+        except UsageError as exc:
+            _fail(f"{target.display}: {exc.message}")
+            return Assessed(None, None, ExitCode.USAGE)
+        except HttpsAuditError as exc:  # pragma: no cover - scan() turns these into outcomes
+            _fail(f"{target.display}: {exc}")
+            return Assessed(None, None, ExitCode.INTERNAL)
+        except Exception as exc:
+            code = _internal_error(f"{target.display}: internal error: {exc!r}", run.debug)
+            return Assessed(None, None, code)
+    try:
+        rules = evaluate(result, RULES, lang=gating.rules_lang, selection=gating.selection)
+    except Exception as exc:
+        message = f"{target.display}: internal error in the rules: {exc!r}"
+        return Assessed(result, None, _internal_error(message, run.debug))
+    _explain_outcomes(result, target, run.debug)
+    code = _judge(result, rules, target, frozenset(probes_needed(options.only_probes)), gating)
+    return Assessed(result, rules, code)
+
+
 def _scan_and_report(
     target: Target,
     options: ScanOptions,
     output_format: OutputFormat,
     output: Path | None,
-    debug: bool,
-    no_color: bool,
+    run: Run,
     gating: Gating,
-    extra_reports: Sequence[tuple[OutputFormat, Path]] = (),
 ) -> int:
-    errors = _stderr(no_color)
-    try:
-        with _progress(errors, errors.is_terminal) as progress:
-            result = run_scan(target, options, progress=progress)
-    except UsageError as exc:
-        _fail(f"{target.display}: {exc.message}")
-        return ExitCode.USAGE
-    except HttpsAuditError as exc:  # pragma: no cover - scan() turns these into outcomes
-        _fail(f"{target.display}: {exc}")
-        return ExitCode.INTERNAL
-    except Exception as exc:
-        return _internal_error(f"{target.display}: internal error: {exc!r}", debug)
-    try:
-        rules = evaluate(result, RULES, lang=gating.rules_lang, selection=gating.selection)
-    except Exception as exc:
-        return _internal_error(f"{target.display}: internal error in the rules: {exc!r}", debug)
-    _explain_outcomes(result, target, debug)
-    code = _judge(result, rules, target, frozenset(probes_needed(options.only_probes)), gating)
+    """One target: scan, judge, write every report. Ctrl-C ends the scan early and still
+    writes what was measured (exit 130)."""
+    errors = _stderr(run.no_color)
+    with _interruptible() as stop, _progress(errors, errors.is_terminal) as progress:
+        assessed = _assess(target, options, gating, run, progress=progress, stop=stop)
+    result, rules = assessed.result, assessed.rules
+    if result is None or rules is None:
+        return assessed.code
+    code = assessed.code
     color = (
         output is None
         and output_format is OutputFormat.TEXT
-        and not no_color
+        and not run.no_color
         and sys.stdout.isatty()
     )
     destination = output
     try:
         text = render_report(
-            result, output_format, rules=rules, exit_code=code, color=color, debug=debug
+            result, output_format, rules=rules, exit_code=code, color=color, debug=run.debug
         )
         if output is None:
             click.echo(text, nl=False)
         else:
             write_atomically(output, text)
-        for extra_format, destination in extra_reports:
+        for extra_format, destination in run.extra_reports:
             extra = render_report(
-                result, extra_format, rules=rules, exit_code=code, color=False, debug=debug
+                result, extra_format, rules=rules, exit_code=code, color=False, debug=run.debug
             )
             write_atomically(destination, extra)
     except OSError as exc:
@@ -624,9 +806,237 @@ def _scan_and_report(
         return ExitCode.USAGE
     except Exception as exc:
         return _internal_error(
-            f"{target.display}: internal error writing the report: {exc!r}", debug
+            f"{target.display}: internal error writing the report: {exc!r}", run.debug
         )
+    if result.interrupted:
+        _note("interrupted: the report holds what finished before Ctrl-C")
+        return ExitCode.INTERRUPTED
     return int(code)
+
+
+def _scan_fleet(
+    targets: Sequence[tuple[str, Target]],
+    plan: Callable[[Target], tuple[ScanOptions, Gating]],
+    output_format: OutputFormat,
+    output: Path | None,
+    run: Run,
+    *,
+    concurrency: int,
+    max_connections: int,
+) -> int:
+    """Many targets, ``concurrency`` at a time: each report is written as its scan ends (JSON
+    Lines and JSON stream; memory holds one summary row per target), then the summary. The
+    exit code is the first of 2, 5, 3, 1, 4 over all targets; 130 after Ctrl-C."""
+    errors = _stderr(run.no_color)
+    started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    started = now_ns()
+    gatings: dict[int, tuple[ScanOptions, Gating]] = {}
+    rows: dict[int, fleet_report.TargetRow] = {}
+    codes: list[ExitCode] = []
+
+    def planned() -> Iterator[tuple[Target, ScanOptions]]:
+        for index, (_text, target) in enumerate(targets):
+            gatings[index] = plan(target)
+            yield target, gatings[index][0]
+
+    try:
+        with contextlib.ExitStack() as files:
+            main_stream = files.enter_context(_report_stream(output))
+            writers = [_fleet_writer(output_format, main_stream, run, started_at, output)]
+            for extra_format, path in run.extra_reports:
+                stream = files.enter_context(_report_stream(path))
+                writers.append(_fleet_writer(extra_format, stream, run, started_at, path))
+            with (
+                _interruptible() as stop,
+                _fleet_progress(errors, len(targets)) as advance,
+            ):
+                items = scan_many(
+                    planned(),
+                    concurrency=concurrency,
+                    stop=stop,
+                    limiter=ConnectionLimiter(max_connections),
+                )
+                for item in items:
+                    text = targets[item.index][0]
+                    options, gating = gatings.pop(item.index)
+                    if item.result is None:
+                        message = f"{item.target.display}: internal error: {item.error}"
+                        code = _internal_error(message, False)
+                        if run.debug and item.trace:
+                            click.echo(item.trace, err=True)
+                        row = fleet_report.TargetRow(
+                            item.index, text, fleet_report.FAILED, int(code), error=item.error
+                        )
+                    else:
+                        assessed = _assess(item.target, options, gating, run, result=item.result)
+                        code = assessed.code
+                        for writer in writers:
+                            writer.add(item.index, item.result, assessed.rules, int(code))
+                        row = fleet_report.row_for(
+                            item.index, text, item.result, assessed.rules, int(code)
+                        )
+                    rows[item.index] = row
+                    codes.append(code)
+                    advance(row)
+                interrupted = stop.is_set()
+            for index, (text, _target) in enumerate(targets):
+                if index not in rows:
+                    rows[index] = fleet_report.TargetRow(
+                        index, text, fleet_report.NOT_SCANNED, None
+                    )
+            code = ExitCode.INTERRUPTED if interrupted else final_exit_code(codes)
+            summary = fleet_report.FleetSummary(
+                rows=tuple(rows[index] for index in range(len(targets))),
+                started_at=started_at,
+                duration_ms=ns_to_ms(now_ns() - started),
+                interrupted=interrupted,
+                exit_code=int(code),
+            )
+            for writer in writers:
+                writer.finish(summary)
+    except OSError as exc:
+        _fail(f"cannot write the report: {exc.strerror or exc}")
+        return ExitCode.USAGE
+    if interrupted:
+        done = sum(1 for row in rows.values() if row.status != fleet_report.NOT_SCANNED)
+        _note(f"interrupted: the report holds the {done} of {len(targets)} targets that ran")
+    return int(code)
+
+
+@contextlib.contextmanager
+def _report_stream(path: Path | None) -> Iterator[IO[str]]:
+    """Standard output, or a temporary file renamed over ``path`` once complete: a reader
+    never sees half a report, even after Ctrl-C."""
+    if path is None:
+        yield sys.stdout
+        return
+    directory = path.parent if str(path.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            yield stream
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _fleet_writer(
+    output_format: OutputFormat, stream: IO[str], run: Run, started_at: str, path: Path | None
+) -> fleet_report.FleetWriter:
+    color = (
+        path is None and output_format is OutputFormat.TEXT and not run.no_color and stream.isatty()
+    )
+    if output_format is OutputFormat.JSONL:
+        return fleet_report.JsonLinesWriter(stream, debug=run.debug)
+    if output_format is OutputFormat.JSON:
+        return fleet_report.JsonDocumentWriter(
+            stream, started_at=started_at, tool_version=__version__, debug=run.debug
+        )
+    if output_format is OutputFormat.TEXT:
+
+        def one(result: ScanResult, rules: RuleReport | None, code: int) -> str:
+            if rules is None:
+                return ""
+            return (
+                render_report(
+                    result, output_format, rules=rules, exit_code=code, color=color, debug=run.debug
+                )
+                + "\n"
+            )
+
+        def summary(done: fleet_report.FleetSummary) -> str:
+            return _rendered(lambda console: terminal.render_fleet_summary(done, console), color)
+
+        return fleet_report.TextWriter(stream, one, summary)
+    if output_format is OutputFormat.SARIF:
+        from httpsaudit.report import sarif
+
+        return fleet_report.WholeDocumentWriter(stream, sarif.render_fleet)
+    if output_format is OutputFormat.JUNIT:
+        from httpsaudit.report import junit
+
+        return fleet_report.WholeDocumentWriter(stream, junit.render_fleet)
+    if output_format is OutputFormat.MARKDOWN:
+        from httpsaudit.report import markdown
+
+        return fleet_report.WholeDocumentWriter(stream, markdown.render_fleet)
+    assert_never(output_format)
+
+
+@contextlib.contextmanager
+def _fleet_progress(
+    console: Console, total: int
+) -> Iterator[Callable[[fleet_report.TargetRow], None]]:
+    """A progress bar on stderr when it is a terminal: targets done, problems, ETA."""
+    if not console.is_terminal:
+        yield lambda _row: None
+        return
+    columns = (
+        TextColumn("[bold]scanning[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[unreachable]} unreachable, {task.fields[failing]} failing"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(
+        *columns,
+        console=console,
+        redirect_stdout=sys.stdout.isatty(),
+        redirect_stderr=True,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("targets", total=total, unreachable=0, failing=0)
+        counts = {"unreachable": 0, "failing": 0}
+
+        def advance(row: fleet_report.TargetRow) -> None:
+            if row.reachable is False:
+                counts["unreachable"] += 1
+            elif row.exit_code not in (ExitCode.OK, None):
+                counts["failing"] += 1
+            progress.update(
+                task, advance=1, unreachable=counts["unreachable"], failing=counts["failing"]
+            )
+
+        yield advance
+
+
+def _rendered(draw: Callable[[Console], None], color: bool) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=_report_width(),
+        color_system="truecolor" if color else None,
+        force_terminal=color,
+        highlight=False,
+    )
+    draw(console)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[threading.Event]:
+    """The first Ctrl-C sets the returned event (scans stop and report what finished); a
+    second one aborts at once. Off the main thread (an embedding), Ctrl-C is left alone."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def on_interrupt(_signal: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        _note("stopping: Ctrl-C again to abort without a report")
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _judge(
@@ -643,7 +1053,7 @@ def _judge(
         _fail(f"{target.display}: {rule_id}: {finding.reason} (please report it)")
     if gating.gate is not None:
         if not result.reachable:
-            _note("gate not evaluated: no TLS session with the target")
+            _note(f"{gating.label}gate not evaluated: no TLS session with the target")
         else:
             counted = (
                 baselines.regressions(gating.baseline, rules.findings)
@@ -653,7 +1063,7 @@ def _judge(
             against = gating.baseline.label if gating.baseline is not None else None
             verdict = policies.evaluate_gate(rules, gating.gate, counted=counted, against=against)
             suffix = " (--exit-zero: not failing)" if verdict.failed and gating.exit_zero else ""
-            _note(f"{verdict.summary}{suffix}")
+            _note(f"{gating.label}{verdict.summary}{suffix}")
             if verdict.failed:
                 applies.add(ExitCode.GATE_FAILED)
     incomplete = incomplete_rules(result, rules, planned)
@@ -921,8 +1331,7 @@ def demo(output_format: str, no_color: bool) -> None:
                 server.options(),
                 OutputFormat(output_format),
                 None,
-                False,
-                no_color,
+                Run(no_color=no_color),
                 report_only,
             )
     except HttpsAuditError as exc:

@@ -782,6 +782,8 @@ class ScanResult:
     ocsp: ProbeOutcome[OcspResult]
     certificate_delivery: ProbeOutcome[CertificateDeliveryResult]
     connections: int = 0  # every connection the scan opened to the target
+    # Stopped before every probe ended (Ctrl-C): unfinished probes are skipped, reason given.
+    interrupted: bool = False
 
     def outcomes(self) -> tuple[ProbeOutcome[object], ...]:
         """Every probe's outcome, in ``ProbeId`` order."""

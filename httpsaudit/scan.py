@@ -11,7 +11,8 @@ import concurrent.futures
 import datetime
 import threading
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from httpsaudit import __version__
@@ -19,7 +20,13 @@ from httpsaudit.errors import ErrorKind, HttpsAuditError, Unsupported
 from httpsaudit.net.clock import Deadline, now_ns, ns_to_ms, wall_time
 from httpsaudit.net.openssl_client import ClientConfig, ReferenceClient
 from httpsaudit.probes import PROBES
-from httpsaudit.probes.base import Probe, ProbeContext, ProbeFailed, ScanOptions
+from httpsaudit.probes.base import (
+    ConnectionLimiter,
+    Probe,
+    ProbeContext,
+    ProbeFailed,
+    ScanOptions,
+)
 from httpsaudit.results import (
     ConnectionResult,
     ProbeError,
@@ -132,49 +139,89 @@ def _exclusive(probe: Probe[object]) -> bool:
     return bool(getattr(probe, "exclusive", False))
 
 
+# How often a waiting scheduler looks at the stop flag (Ctrl-C): short enough to feel instant.
+STOP_POLL_S = 0.1
+INTERRUPTED = "interrupted before it finished (Ctrl-C)"
+NOT_STARTED = "not started: the scan was interrupted (Ctrl-C)"
+
+
 def run_probes(
     context: ProbeContext,
     probes: Mapping[ProbeId, Probe[object]],
     notify: ProgressCallback,
+    stop: threading.Event | None = None,
 ) -> dict[ProbeId, ProbeOutcome[object]]:
-    """The timed connection alone, then waves of ready probes in a bounded thread pool, then
-    the exclusive probes (those comparing handshake times) one at a time."""
+    """The timed connection alone, then waves of ready probes in a bounded thread pool (any
+    ``exclusive`` probe waits until it has the target alone).
+
+    When ``stop`` is set the scan returns at once with what finished: probes still running are
+    left to their own deadlines in the background and reported as interrupted.
+    """
     outcomes = context.outcomes
-    notify(f"timed connection to {context.target.display}")
-    outcomes[ProbeId.CONNECTION] = run_probe(probes[ProbeId.CONNECTION], context)
-    pending = {probe_id: probe for probe_id, probe in probes.items() if probe_id not in outcomes}
+    halt = stop if stop is not None else threading.Event()
+    pending = dict(probes)
     workers = max(1, context.options.max_connections)
-    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="probe") as pool:
-        running: dict[concurrent.futures.Future[ProbeOutcome[object]], ProbeId] = {}
-        while pending or running:
-            for probe_id, probe in list(pending.items()):
-                if any(needed not in outcomes for needed in probe.requires):
-                    continue
-                if _exclusive(probe) and (
-                    running or any(not _exclusive(other) for other in pending.values())
-                ):
-                    continue  # it times handshakes: it waits until it has the target alone
-                del pending[probe_id]
-                reason = _blocked_reason(probe, outcomes)
-                if reason is not None:
-                    outcomes[probe_id] = _skipped(probe_id, reason)
-                    continue
-                notify(probe_id.value.replace("_", " "))
-                running[pool.submit(run_probe, probe, context)] = probe_id
-                if _exclusive(probe):
-                    break
+    pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="probe")
+    running: dict[concurrent.futures.Future[ProbeOutcome[object]], ProbeId] = {}
+    try:
+        notify(f"timed connection to {context.target.display}")
+        connection = pending.pop(ProbeId.CONNECTION)
+        running[pool.submit(run_probe, connection, context)] = ProbeId.CONNECTION
+        while not halt.is_set():
+            if ProbeId.CONNECTION in outcomes:
+                _start_ready(context, pending, running, pool, notify)
             if not running:
-                if pending:  # a requirement that no probe provides: a registry bug
-                    for probe_id in pending:
-                        outcomes[probe_id] = _skipped(probe_id, "its requirements never ran")
-                    pending.clear()
                 break
             done, _ = concurrent.futures.wait(
-                running, return_when=concurrent.futures.FIRST_COMPLETED
+                running, timeout=STOP_POLL_S, return_when=concurrent.futures.FIRST_COMPLETED
             )
             for future in done:
                 outcomes[running.pop(future)] = future.result()
+        for probe_id in running.values():
+            outcomes[probe_id] = _skipped(probe_id, INTERRUPTED)
+        for probe_id in pending:
+            outcomes.setdefault(
+                probe_id, _skipped(probe_id, NOT_STARTED if halt.is_set() else _NEVER_RAN)
+            )
+    finally:
+        # Never wait for a probe after a stop: each one ends on its own deadline.
+        pool.shutdown(wait=not halt.is_set(), cancel_futures=True)
     return outcomes
+
+
+_NEVER_RAN = "its requirements never ran"
+
+
+def _start_ready(
+    context: ProbeContext,
+    pending: dict[ProbeId, Probe[object]],
+    running: dict[concurrent.futures.Future[ProbeOutcome[object]], ProbeId],
+    pool: concurrent.futures.Executor,
+    notify: ProgressCallback,
+) -> None:
+    """Submit every pending probe whose requirements have ended; skip the blocked ones (which
+    may unblock others, hence the passes until nothing changes)."""
+    outcomes = context.outcomes
+    progressed = True
+    while progressed:
+        progressed = False
+        for probe_id, probe in list(pending.items()):
+            if any(needed not in outcomes for needed in probe.requires):
+                continue
+            if _exclusive(probe) and (
+                running or any(not _exclusive(other) for other in pending.values())
+            ):
+                continue  # it times handshakes: it waits until it has the target alone
+            del pending[probe_id]
+            progressed = True
+            reason = _blocked_reason(probe, outcomes)
+            if reason is not None:
+                outcomes[probe_id] = _skipped(probe_id, reason)
+                continue
+            notify(probe_id.value.replace("_", " "))
+            running[pool.submit(run_probe, probe, context)] = probe_id
+            if _exclusive(probe):
+                return
 
 
 def probes_needed(wanted: frozenset[ProbeId] | None) -> dict[ProbeId, Probe[object]]:
@@ -193,9 +240,18 @@ def probes_needed(wanted: frozenset[ProbeId] | None) -> dict[ProbeId, Probe[obje
 
 
 def scan(
-    target: Target, options: ScanOptions, *, progress: ProgressCallback | None = None
+    target: Target,
+    options: ScanOptions,
+    *,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+    limiter: ConnectionLimiter | None = None,
 ) -> ScanResult:
-    """Scan one target. Raises only UsageError (bad options found before any network I/O)."""
+    """Scan one target. Raises only UsageError (bad options found before any network I/O).
+
+    ``stop`` ends the scan early with what finished (``interrupted`` in the result);
+    ``limiter`` shares the per-address connection cap with other scans in this process.
+    """
     started_at = datetime.datetime.fromtimestamp(wall_time(), datetime.UTC)
     started = now_ns()
     client = ReferenceClient(ClientConfig(ca_file=options.ca_file))
@@ -204,10 +260,10 @@ def scan(
         options=options,
         client=client,
         deadline=Deadline.after(options.timeout_s),
-        slots=threading.BoundedSemaphore(max(1, options.max_connections)),
+        limiter=limiter if limiter is not None else ConnectionLimiter(options.max_connections),
     )
     outcomes = run_probes(
-        context, probes_needed(options.only_probes), progress or (lambda _message: None)
+        context, probes_needed(options.only_probes), progress or (lambda _message: None), stop
     )
     for probe_id in ProbeId:
         outcomes.setdefault(probe_id, _skipped(probe_id, "not part of this scan"))
@@ -226,5 +282,73 @@ def scan(
         started_at=started_at.isoformat(timespec="seconds"),
         duration_ms=ns_to_ms(now_ns() - started),
         connections=context.connections,
+        interrupted=stop is not None and stop.is_set(),
         **by_field,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FleetItem:
+    """One target of a fleet scan as it ended (interrupted ones included)."""
+
+    index: int  # position in the target list, so reports can keep the user's order
+    target: Target
+    result: ScanResult | None
+    error: str | None = None  # the scan itself raised (a bug): what it raised
+    trace: str | None = None
+
+
+def scan_many(
+    targets: Iterable[tuple[Target, ScanOptions]],
+    *,
+    concurrency: int,
+    stop: threading.Event | None = None,
+    limiter: ConnectionLimiter | None = None,
+    on_start: Callable[[int, Target], None] | None = None,
+) -> Iterator[FleetItem]:
+    """Scan many targets, ``concurrency`` at a time, yielding each as it finishes.
+
+    Targets are drawn from the iterable only as slots free up and results are handed over as
+    soon as they exist, so memory does not grow with the list. The per-address connection cap
+    is shared by all scans (``limiter``). After ``stop`` is set no target starts; the running
+    ones end promptly, interrupted, and are still yielded.
+    """
+    halt = stop if stop is not None else threading.Event()
+    shared = limiter
+    queue = enumerate(targets)
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="target")
+    running: dict[concurrent.futures.Future[ScanResult], tuple[int, Target]] = {}
+
+    def submit_next() -> bool:
+        entry = next(queue, None)
+        if entry is None:
+            return False
+        index, (target, options) = entry
+        nonlocal shared
+        if shared is None:
+            shared = ConnectionLimiter(options.max_connections)
+        if on_start is not None:
+            on_start(index, target)
+        future = pool.submit(scan, target, options, stop=halt, limiter=shared)
+        running[future] = (index, target)
+        return True
+
+    try:
+        while len(running) < max(1, concurrency) and not halt.is_set() and submit_next():
+            pass
+        while running:
+            done, _ = concurrent.futures.wait(
+                running, timeout=STOP_POLL_S, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            for future in done:
+                index, target = running.pop(future)
+                try:
+                    item = FleetItem(index=index, target=target, result=future.result())
+                except Exception as exc:  # a bug in one scan must not end the others
+                    trace = "".join(traceback.format_exception(exc))
+                    item = FleetItem(index, target, None, error=repr(exc), trace=trace)
+                yield item
+                if not halt.is_set():
+                    submit_next()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -6,13 +6,12 @@ The timed connection runs first (every probe builds on it), then the probes name
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from httpsaudit.net.clock import Deadline
 from httpsaudit.net.openssl_client import ClientConfig, ReferenceClient
-from httpsaudit.probes.base import Probe, ProbeContext, ScanOptions
+from httpsaudit.probes.base import ConnectionLimiter, Probe, ProbeContext, ScanOptions
 from httpsaudit.probes.connection import ConnectionProbe
 from httpsaudit.results import ProbeId, ProbeOutcome, ProbeStatus
 from httpsaudit.scan import run_probe
@@ -45,7 +44,7 @@ def make_context(
         options=options,
         client=ReferenceClient(ClientConfig(ca_file=ca_file)),
         deadline=Deadline.after(timeout_s),
-        slots=threading.BoundedSemaphore(max_connections),
+        limiter=ConnectionLimiter(max_connections),
     )
     connection = run_probe(ConnectionProbe(), context)
     if require_connection:

@@ -253,7 +253,7 @@ def test_ignore_by_name_and_prefix(tls12: OpenSSLServer, pki: TestPKI) -> None:
         (["--baseline", "/nonexistent/old.json"], "Invalid value for '--baseline'"),
         (["--policy", "/nonexistent/httpsaudit.toml"], "Invalid value for '--policy'"),
         (["--report", "xml:out.xml"], "Invalid value for '--report'"),
-        (["--report", "sarif"], "expected {text|json|sarif|junit|markdown}:PATH"),
+        (["--report", "sarif"], "expected {text|json|jsonl|sarif|junit|markdown}:PATH"),
         (["--exit-zero", "--select", "XYZ"], "unknown rule 'XYZ'"),  # --exit-zero never hides 2
     ],
 )

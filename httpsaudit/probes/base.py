@@ -74,6 +74,35 @@ class ConnectionCounter:
         return self._count
 
 
+class ConnectionLimiter:
+    """At most ``per_address`` connections open to one address at a time, shared by every scan
+    in the process: a fleet of names behind one load balancer still gets the cap, not the cap
+    times the number of names."""
+
+    def __init__(self, per_address: int) -> None:
+        self.per_address = max(1, per_address)
+        self._slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+        self._lock = threading.Lock()
+
+    def _semaphore(self, address: tuple[str, int]) -> threading.BoundedSemaphore:
+        with self._lock:
+            semaphore = self._slots.get(address)
+            if semaphore is None:
+                semaphore = self._slots[address] = threading.BoundedSemaphore(self.per_address)
+            return semaphore
+
+    @contextlib.contextmanager
+    def slot(self, address: tuple[str, int], deadline: Deadline) -> Iterator[None]:
+        """Wait for a free slot to ``address`` until ``deadline``, hold it for the block."""
+        semaphore = self._semaphore(address)
+        if not semaphore.acquire(timeout=deadline.remaining()):
+            raise PhaseTimeout("no connection slot before the scan deadline", phase=Phase.TCP)
+        try:
+            yield
+        finally:
+            semaphore.release()
+
+
 @dataclass
 class ProbeContext:
     """Handed to each probe: the target, options, shared TLS setup and earlier outcomes."""
@@ -84,12 +113,12 @@ class ProbeContext:
     deadline: Deadline
     outcomes: dict[ProbeId, ProbeOutcome[object]] = field(default_factory=dict)
     counter: ConnectionCounter = field(default_factory=ConnectionCounter)
-    slots: threading.BoundedSemaphore | None = None
+    limiter: ConnectionLimiter | None = None
 
     def for_probe(self) -> ProbeContext:
         """A view for one probe: its own connection count, the same cap and deadline."""
-        if self.slots is None:
-            self.slots = threading.BoundedSemaphore(self.options.max_connections)
+        if self.limiter is None:
+            self.limiter = ConnectionLimiter(self.options.max_connections)
         return replace(self, counter=ConnectionCounter(parent=self.counter))
 
     @property
@@ -149,25 +178,24 @@ class ProbeContext:
                 found.append(candidate)
         return tuple(found)
 
+    def connection_slot(self, address: tuple[str, int]) -> contextlib.AbstractContextManager[None]:
+        """One of the per-address connection slots, for code that opens its own socket."""
+        if self.limiter is None:
+            self.limiter = ConnectionLimiter(self.options.max_connections)
+        return self.limiter.slot(address, self.deadline)
+
     @contextlib.contextmanager
     def tcp(self, address: tuple[str, int] | None = None) -> Iterator[TcpConnection]:
         """A TCP connection to the target (or one of its ``all_addresses``), under the
         per-address cap, closed on exit."""
-        slots = self.slots
-        if slots is None:
-            slots = self.slots = threading.BoundedSemaphore(self.options.max_connections)
         host, port = address if address is not None else self.address
-        if not slots.acquire(timeout=self.deadline.remaining()):
-            raise PhaseTimeout("no connection slot before the scan deadline", phase=Phase.TCP)
-        try:
+        with self.connection_slot((host, port)):
             self.count_connection()
             transport = TcpConnection.connect(host, port, self.phase_deadline())
             try:
                 yield transport
             finally:
                 transport.close()
-        finally:
-            slots.release()
 
     def hello(
         self, spec: ClientHelloSpec, until: ReadUntil = ReadUntil.SERVER_HELLO

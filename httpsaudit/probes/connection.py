@@ -6,6 +6,7 @@ With ``--samples N`` it repeats the whole cold connection N times for min/median
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 from dataclasses import dataclass, replace
 
@@ -156,19 +157,26 @@ def _resolve_like_a_client(name: str, port: int, deadline: Deadline) -> DnsResul
         )
 
 
-def _connect_tcp(context: ProbeContext, addresses: list[str], port: int) -> TcpConnection:
+def _connect_tcp(
+    context: ProbeContext, addresses: list[str], port: int, held: contextlib.ExitStack
+) -> TcpConnection:
+    """The first address that accepts; its connection slot stays in ``held`` (the per-address
+    cap counts the timed connection too, so a fleet never exceeds it)."""
     failed: list[str] = []
     last_error: HttpsAuditError | None = None
     for address in addresses:
-        context.count_connection()
-        try:
-            connection = TcpConnection.connect(address, port, context.phase_deadline())
-        except (ConnectError, PhaseTimeout) as exc:
-            failed.append(address)
-            last_error = exc
-            if context.deadline.expired:
-                break
-            continue
+        with contextlib.ExitStack() as slot:
+            slot.enter_context(context.connection_slot((address, port)))
+            context.count_connection()
+            try:
+                connection = TcpConnection.connect(address, port, context.phase_deadline())
+            except (ConnectError, PhaseTimeout) as exc:
+                failed.append(address)
+                last_error = exc
+                if context.deadline.expired:
+                    break
+                continue
+            held.enter_context(slot.pop_all())
         connection.failed_addresses = tuple(failed)
         return connection
     if last_error is not None and len(failed) == 1:
@@ -181,9 +189,16 @@ def _connect_tcp(context: ProbeContext, addresses: list[str], port: int) -> TcpC
 
 
 def _connect_once(context: ProbeContext, measured: _Measured) -> None:
+    with contextlib.ExitStack() as held:
+        _connect_and_exchange(context, measured, held)
+
+
+def _connect_and_exchange(
+    context: ProbeContext, measured: _Measured, held: contextlib.ExitStack
+) -> None:
     started = now_ns()
     addresses, port = _addresses(context, measured)
-    transport = _connect_tcp(context, addresses, port)
+    transport = _connect_tcp(context, addresses, port, held)
     measured.tcp = TcpConnect(
         address=transport.address,
         port=port,

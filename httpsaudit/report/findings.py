@@ -10,7 +10,7 @@ import datetime
 import re
 from collections.abc import Mapping, Sequence
 
-from httpsaudit.results import ScanTarget
+from httpsaudit.results import ScanResult, ScanTarget
 from httpsaudit.rules.engine import RuleReport
 from httpsaudit.rules.model import Finding, RuleStatus, Saving, Severity
 
@@ -138,3 +138,13 @@ def snippet_label(finding: Finding) -> str:
     if finding.server is not None:
         return f"{finding.server} config"
     return "config for each server (the server was not detected)"
+
+
+def connection_error_text(scan: ScanResult, *, none: str = "no TLS session") -> str:
+    """Why the timed connection set up no TLS session, with the phase it stopped in
+    ("TCP: connection refused"): what every report says of an unreachable target."""
+    outcome = scan.connection
+    if outcome.error is None:
+        return outcome.skip_reason or none
+    phase = f"{outcome.error.phase.value.upper()}: " if outcome.error.phase is not None else ""
+    return f"{phase}{outcome.error.message}"

@@ -18,9 +18,10 @@ from httpsaudit.results import ScanResult
 from httpsaudit.rules.engine import DetectedServer, RuleReport
 from httpsaudit.rules.model import Category, Finding, Saving
 
+# 1.2 added "interrupted" (the scan was stopped by Ctrl-C; unfinished probes are skipped).
 # 1.1 added the rules keys (score, grade, category_scores, server, lang, findings): optional
 # and additive, so a minor bump; a 1.0 consumer with a closed schema must see the change.
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 
@@ -115,6 +116,7 @@ def report_dict(
         "duration_ms": scan.duration_ms,
         "reachable": scan.reachable,
         "connections": scan.connections,
+        "interrupted": scan.interrupted,
         "probes": {
             outcome.probe.value: _convert(outcome, debug=debug) for outcome in scan.outcomes()
         },
@@ -141,4 +143,10 @@ def render(
 def load_schema() -> dict[str, JsonValue]:
     """The published JSON Schema shipped inside the package."""
     text = resources.files("httpsaudit.report").joinpath("schema.json").read_text("utf-8")
+    return cast(dict[str, JsonValue], json.loads(text))
+
+
+def load_fleet_schema() -> dict[str, JsonValue]:
+    """The fleet document's schema; its reports refer to ``load_schema()`` by ``$id``."""
+    text = resources.files("httpsaudit.report").joinpath("fleet-schema.json").read_text("utf-8")
     return cast(dict[str, JsonValue], json.loads(text))

@@ -4,15 +4,21 @@ Everything that came from the server or the user (messages carry evidence such a
 and certificate names) is escaped, so it reads as text and can neither break the table (``|``),
 open code spans (backticks) nor inject HTML. Config snippets sit in fenced code blocks whose fence
 is longer than any backtick run inside them.
+
+A fleet (``render_fleet``) opens with one table row per target, then each target's section as
+``render`` writes it. GitHub refuses a step summary over 1 MiB, so the sections are cut, with a
+note saying how many are missing; the table is always whole.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 
 from httpsaudit.report.findings import (
     STATUS_WORDS,
+    connection_error_text,
     failed_by_severity,
     format_ms,
     host_port,
@@ -22,6 +28,7 @@ from httpsaudit.report.findings import (
     status_counts,
     unknown_reasons,
 )
+from httpsaudit.report.fleet import worst_finding
 from httpsaudit.results import ProbeStatus, ScanResult
 from httpsaudit.rules.engine import RuleReport
 from httpsaudit.rules.model import Category, Finding, RuleStatus
@@ -32,6 +39,8 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!&])")
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NOT_MEASURED = "n/a"
+# GitHub's limit on what one step writes to $GITHUB_STEP_SUMMARY; a bigger summary is refused.
+STEP_SUMMARY_LIMIT_BYTES = 1024 * 1024
 # The fence language GitHub highlights each server's config with.
 _SNIPPET_LANGUAGE = {"nginx": "nginx", "apache": "apache", "haproxy": "", "caddy": ""}
 
@@ -194,3 +203,85 @@ def render(scan: ScanResult, rules: RuleReport) -> str:
     blocks.append(_probes(scan))
     blocks.append("\n".join(_rules_line(rules)))
     return "\n\n".join(blocks) + "\n"
+
+
+def _fleet_row(scan: ScanResult, rules: RuleReport) -> str:
+    """One target's summary row; an unreachable target has no grade rather than a clean one."""
+    connection = scan.connection.result
+    tls = connection.tls if connection is not None else None
+    worst = worst_finding(rules)
+    if not scan.reachable:
+        verdict = f"unreachable: {escape(connection_error_text(scan))}"
+    elif worst is not None:
+        verdict = f"{worst.severity} `{worst.rule_id}` {escape(worst.title)}"
+    else:
+        verdict = "none"
+    if scan.interrupted:
+        verdict += " (interrupted)"
+    cells = [
+        escape(scan.target.input),
+        rules.grade if scan.reachable else "-",
+        str(rules.score) if scan.reachable else "-",
+        f"{format_ms(tls.handshake_ms)} ms" if tls is not None else "-",
+        str(len(rules.failed())),
+        verdict,
+    ]
+    return f"| {' | '.join(cells)} |"
+
+
+def _fleet_summary(entries: Sequence[tuple[ScanResult, RuleReport]]) -> str:
+    unreachable = sum(1 for scan, _rules in entries if not scan.reachable)
+    with_findings = sum(1 for _scan, rules in entries if rules.failed())
+    noun = "target" if len(entries) == 1 else "targets"
+    lines = [
+        f"# httpsaudit: {len(entries)} {noun}",
+        "",
+        f"**Targets:** {len(entries)} · **unreachable:** {unreachable}"
+        f" · **with failed findings:** {with_findings}",
+        "",
+        "| Target | Grade | Score | TLS handshake | Failed | Worst finding |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    lines.extend(_fleet_row(scan, rules) for scan, rules in entries)
+    return "\n".join(lines) + "\n"
+
+
+def _cut_note(shown: int, total: int, limit_bytes: int) -> str:
+    left_out = total - shown
+    return (
+        f"> **Details cut:** the sections of the last {left_out} of {total} targets are left out"
+        f" (the table above lists every target) to keep this summary within"
+        f" {limit_bytes} bytes, the most a GitHub step summary may hold."
+        f" The JSON report has every target in full.\n"
+    )
+
+
+def render_fleet(
+    entries: Sequence[tuple[ScanResult, RuleReport]],
+    *,
+    limit_bytes: int = STEP_SUMMARY_LIMIT_BYTES,
+) -> str:
+    """The fleet's job summary: the table, then each target's section while within the limit."""
+    summary = _fleet_summary(entries)
+    used = len(summary.encode("utf-8"))
+    sections: list[str] = []
+    sizes: list[int] = []
+    for scan, rules in entries:
+        section = "\n" + render(scan, rules)
+        size = len(section.encode("utf-8"))
+        if used + size > limit_bytes:
+            break
+        sections.append(section)
+        sizes.append(size)
+        used += size
+    else:
+        return summary + "".join(sections)
+    # Over the limit: drop sections from the end until the note fits too (it may not when the
+    # table alone is as big; GitHub then refuses the summary, which the note still explains).
+    note = "\n" + _cut_note(0, len(entries), limit_bytes)
+    room = limit_bytes - len(note.encode("utf-8"))
+    while sections and used > room:
+        sections.pop()
+        used -= sizes.pop()
+    note = "\n" + _cut_note(len(sections), len(entries), limit_bytes)
+    return summary + note + "".join(sections)

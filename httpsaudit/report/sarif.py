@@ -12,16 +12,25 @@ A finding has no source file, so each result names the target twice:
 
 ``partialFingerprints`` hold a hash of the rule and the target address, so an alert stays one
 alert across runs although its message carries this run's measured milliseconds.
+
+A fleet (``render_fleet``) is still one tool invocation, so it is one run too, as code scanning
+expects: the rules of every target described once, every target's results, each located at its
+own target (so fingerprints differ by target), and one invocation whose notifications name the
+target they are about. Where targets got different advice for one rule (it quotes each target's
+measurements and detected server), the rule's help keeps only what they share and each result
+carries its own help in ``properties.help``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from httpsaudit.report.findings import (
     artifact_path,
+    connection_error_text,
     host_port,
     plain_title,
     saving_text,
@@ -109,6 +118,32 @@ def _rule(finding: Finding) -> dict[str, Json]:
     return descriptor
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Where:
+    """How every result and notification about one target names it."""
+
+    url: str
+    name: str
+    artifact_uri: str
+
+    def location(self) -> dict[str, Json]:
+        return {
+            "physicalLocation": {
+                "artifactLocation": {"uri": self.artifact_uri},
+                "region": {"startLine": 1},
+            },
+            "logicalLocations": [
+                {"name": self.name, "fullyQualifiedName": self.url, "kind": "resource"}
+            ],
+        }
+
+
+def _where(scan: ScanResult, artifact_uri: str | None = None) -> _Where:
+    return _Where(
+        target_url(scan.target), host_port(scan.target), artifact_uri or artifact_path(scan.target)
+    )
+
+
 def _fingerprint(finding: Finding, url: str) -> str:
     return hashlib.sha256(f"{finding.rule_id}\n{url}".encode()).hexdigest()
 
@@ -121,7 +156,7 @@ def _evidence(finding: Finding) -> dict[str, Json]:
 
 
 def _result(
-    finding: Finding, index: int, url: str, name: str, artifact_uri: str
+    finding: Finding, index: int, where: _Where, own_help: dict[str, Json] | None
 ) -> dict[str, Json]:
     saving = saving_text(finding.saving)
     message = finding.message
@@ -138,88 +173,195 @@ def _result(
             "ms": finding.saving.ms,
             "bytes": finding.saving.bytes,
         }
+    if own_help is not None:
+        properties["help"] = own_help
     return {
         "ruleId": finding.rule_id,
         "ruleIndex": index,
         "kind": "fail",
         "level": LEVELS[finding.severity],
         "message": {"text": message},
-        "locations": [
-            {
-                "physicalLocation": {
-                    "artifactLocation": {"uri": artifact_uri},
-                    "region": {"startLine": 1},
-                },
-                "logicalLocations": [{"name": name, "fullyQualifiedName": url, "kind": "resource"}],
-            }
-        ],
-        "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(finding, url)},
+        "locations": [where.location()],
+        "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(finding, where.url)},
         "properties": properties,
     }
 
 
-def _notifications(rules: RuleReport) -> list[Json]:
-    """Rules that could not be judged (a probe they need failed): the tool says so, not a result."""
-    notifications: list[Json] = []
-    for index, finding in enumerate(rules.findings):
-        if finding.status is RuleStatus.UNKNOWN:
-            notifications.append(
-                {
-                    "level": "warning",
-                    "message": {
-                        "text": f"{finding.rule_id} {finding.name} is unknown: {finding.reason}"
-                    },
-                    "associatedRule": {"id": finding.rule_id, "index": index},
-                }
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Rules:
+    """The rules of a run: described once each, first seen first, however many targets."""
+
+    descriptors: list[Json]
+    index: dict[str, int]
+    helps: dict[str, dict[str, Json]]
+
+    def results(self, rules: RuleReport, where: _Where) -> list[Json]:
+        """One target's failed findings; a help unlike the rule's goes with the result."""
+        results: list[Json] = []
+        for finding in rules.failed():
+            own_help = _help(finding)
+            shared = own_help == self.helps[finding.rule_id]
+            results.append(
+                _result(finding, self.index[finding.rule_id], where, None if shared else own_help)
             )
+        return results
+
+
+def _shared(chosen: Finding, other: Finding) -> Finding:
+    """What two failed findings of one rule both say; the rest left for each result."""
+    if other.advice != chosen.advice:
+        chosen = dataclasses.replace(chosen, advice=None)
+    if (other.snippet, other.server) != (chosen.snippet, chosen.server):
+        chosen = dataclasses.replace(chosen, snippet=None, server=None)
+    return chosen
+
+
+def _rules(reports: Sequence[RuleReport]) -> _Rules:
+    """Describe each rule from a failed finding where one failed (its help then has advice)."""
+    chosen: dict[str, Finding] = {}
+    for report in reports:
+        for finding in report.findings:
+            known = chosen.get(finding.rule_id)
+            if known is None or (
+                known.status is not RuleStatus.FAILED and finding.status is RuleStatus.FAILED
+            ):
+                chosen[finding.rule_id] = finding
+            elif finding.status is RuleStatus.FAILED:
+                chosen[finding.rule_id] = _shared(known, finding)
+    return _Rules(
+        descriptors=[_rule(finding) for finding in chosen.values()],
+        index={rule_id: index for index, rule_id in enumerate(chosen)},
+        helps={rule_id: _help(finding) for rule_id, finding in chosen.items()},
+    )
+
+
+def _notifications(
+    rules: RuleReport, index: Mapping[str, int], where: _Where | None = None
+) -> list[Json]:
+    """Rules that could not be judged (a probe they need failed): the tool says so, not a result.
+
+    In a fleet (``where`` given) each notification names its target.
+    """
+    notifications: list[Json] = []
+    for finding in rules.findings:
+        if finding.status is RuleStatus.UNKNOWN:
+            text = f"{finding.rule_id} {finding.name} is unknown: {finding.reason}"
+            notification: dict[str, Json] = {
+                "level": "warning",
+                "message": {"text": text if where is None else f"{where.url}: {text}"},
+            }
+            if where is not None:
+                notification["locations"] = [where.location()]
+            notification["associatedRule"] = {
+                "id": finding.rule_id,
+                "index": index[finding.rule_id],
+            }
+            notifications.append(notification)
     return notifications
+
+
+def _unreachable(scan: ScanResult, rules: RuleReport, where: _Where) -> dict[str, Json]:
+    """One error for a target without a TLS session, instead of a warning per unknown rule."""
+    why = connection_error_text(scan, none="no reason given")
+    unknown = sum(1 for finding in rules.findings if finding.status is RuleStatus.UNKNOWN)
+    return {
+        "level": "error",
+        "message": {
+            "text": f"{where.url} is unreachable, no TLS session ({why}); {unknown} rules unknown"
+        },
+        "locations": [where.location()],
+    }
+
+
+def _invocation(started_at: Sequence[str], notifications: list[Json]) -> dict[str, Json]:
+    """The one invocation of a run; it started when its first target did."""
+    invocation: dict[str, Json] = {"executionSuccessful": True}
+    starts = [moment for moment in map(utc_time, started_at) if moment is not None]
+    if starts:
+        invocation["startTimeUtc"] = min(starts).strftime("%Y-%m-%dT%H:%M:%SZ")
+    invocation["toolExecutionNotifications"] = notifications
+    return invocation
+
+
+def _driver(tool_version: str | None, rules: _Rules) -> dict[str, Json]:
+    driver: dict[str, Json] = {"name": TOOL_NAME}
+    if tool_version is not None:
+        driver["version"] = tool_version
+    driver["informationUri"] = INFORMATION_URI
+    driver["rules"] = rules.descriptors
+    return driver
+
+
+def _target_properties(scan: ScanResult, rules: RuleReport) -> dict[str, Json]:
+    return {
+        "target": target_url(scan.target),
+        "reachable": scan.reachable,
+        "score": rules.score,
+        "grade": rules.grade,
+        "categoryScores": {
+            category.value: rules.category_scores[category]
+            for category in Category
+            if category in rules.category_scores
+        },
+    }
+
+
+def _log(run: dict[str, Json]) -> dict[str, Json]:
+    return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
 
 
 def sarif_dict(
     scan: ScanResult, rules: RuleReport, *, artifact_uri: str | None = None
 ) -> dict[str, Json]:
     """The SARIF log as plain JSON types."""
-    url = target_url(scan.target)
-    name = host_port(scan.target)
-    uri = artifact_uri or artifact_path(scan.target)
-    results: list[Json] = [
-        _result(finding, index, url, name, uri)
-        for index, finding in enumerate(rules.findings)
-        if finding.status is RuleStatus.FAILED
-    ]
-    invocation: dict[str, Json] = {"executionSuccessful": True}
-    started = utc_time(scan.started_at)
-    if started is not None:
-        invocation["startTimeUtc"] = started.strftime("%Y-%m-%dT%H:%M:%SZ")
-    invocation["toolExecutionNotifications"] = _notifications(rules)
+    where = _where(scan, artifact_uri)
+    described = _rules([rules])
     run: dict[str, Json] = {
-        "tool": {
-            "driver": {
-                "name": TOOL_NAME,
-                "version": scan.tool_version,
-                "informationUri": INFORMATION_URI,
-                "rules": [_rule(finding) for finding in rules.findings],
-            }
-        },
-        "invocations": [invocation],
+        "tool": {"driver": _driver(scan.tool_version, described)},
+        "invocations": [_invocation([scan.started_at], _notifications(rules, described.index))],
         "language": rules.lang,
-        "results": results,
-        "properties": {
-            "target": url,
-            "reachable": scan.reachable,
-            "score": rules.score,
-            "grade": rules.grade,
-            "categoryScores": {
-                category.value: rules.category_scores[category]
-                for category in Category
-                if category in rules.category_scores
-            },
-        },
+        "results": described.results(rules, where),
+        "properties": _target_properties(scan, rules),
     }
-    return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
+    return _log(run)
+
+
+def fleet_dict(entries: Sequence[tuple[ScanResult, RuleReport]]) -> dict[str, Json]:
+    """One SARIF log for a fleet, as plain JSON types: one run, every target in list order."""
+    described = _rules([rules for _scan, rules in entries])
+    results: list[Json] = []
+    notifications: list[Json] = []
+    targets: list[Json] = []
+    for scan, rules in entries:
+        where = _where(scan)
+        results.extend(described.results(rules, where))
+        if scan.reachable:
+            notifications.extend(_notifications(rules, described.index, where))
+        else:
+            notifications.append(_unreachable(scan, rules, where))
+        properties = _target_properties(scan, rules)
+        if not scan.reachable:
+            # Nothing was judged: no grade rather than a clean one (as the fleet summary says).
+            properties.update(score=None, grade=None, categoryScores=None)
+        targets.append(properties)
+    languages = {rules.lang for _scan, rules in entries}
+    run: dict[str, Json] = {
+        "tool": {"driver": _driver(entries[0][0].tool_version if entries else None, described)},
+        "invocations": [_invocation([scan.started_at for scan, _ in entries], notifications)],
+    }
+    if len(languages) == 1:
+        run["language"] = languages.pop()
+    run["results"] = results
+    run["properties"] = {"targets": targets}
+    return _log(run)
 
 
 def render(scan: ScanResult, rules: RuleReport, *, artifact_uri: str | None = None) -> str:
     """The SARIF log as pretty-printed JSON text ending in a newline."""
     document = sarif_dict(scan, rules, artifact_uri=artifact_uri)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_fleet(entries: Sequence[tuple[ScanResult, RuleReport]]) -> str:
+    """The fleet's SARIF log (one run for the whole invocation) as text ending in a newline."""
+    return json.dumps(fleet_dict(entries), indent=2, ensure_ascii=False) + "\n"

@@ -31,6 +31,7 @@ from httpsaudit.report.findings import (
     status_counts,
     unknown_reasons,
 )
+from httpsaudit.report.fleet import FleetSummary
 from httpsaudit.results import (
     AlpnResult,
     CertificateDeliveryResult,
@@ -299,6 +300,10 @@ def _header(scan: ScanResult) -> Panel:
     else:
         rows.append(("connected", Text("not connected", style="bold red")))
     rows.append(("scanned", Text(f"{_when(scan.started_at)}, took {_duration(scan.duration_ms)}")))
+    if scan.interrupted:
+        rows.append(
+            ("interrupted", Text("Ctrl-C: probes still running were skipped", style="bold red"))
+        )
     return Panel(
         _kv(rows, key_width=0),
         title=Text(f"httpsaudit {_clean(scan.tool_version)}", style="bold"),
@@ -2330,3 +2335,55 @@ def _probes(scan: ScanResult, glyphs: _Glyphs) -> RenderableType:
             _probe_detail(outcome),
         )
     return table
+
+
+_SUMMARY_STATUS = {"not_scanned": "not scanned (interrupted)", "failed": "internal error"}
+
+
+def render_fleet_summary(summary: FleetSummary, console: Console) -> None:
+    """The table that ends a fleet scan: one row per target in the user's order."""
+    counts = summary.counts()
+    table = Table(
+        title=Text(
+            f"{counts['targets']} targets: {counts['scanned']} scanned, "
+            f"{counts['unreachable']} unreachable, {counts['with_findings']} with findings"
+            + (f", {counts['not_scanned']} not scanned" if counts["not_scanned"] else "")
+            + f" in {_duration(summary.duration_ms)}",
+            style="bold",
+        ),
+        title_justify="left",
+        show_edge=False,
+        header_style="bold",
+    )
+    table.add_column("target", overflow="fold")
+    table.add_column("grade", justify="center")
+    table.add_column("score", justify="right")
+    table.add_column("handshake ms", justify="right")
+    table.add_column("worst finding", overflow="fold")
+    for row in summary.rows:
+        worst: RenderableType
+        if row.status != "scanned":
+            worst = _dim(_SUMMARY_STATUS.get(row.status, row.status))
+        elif row.reachable is False:
+            worst = Text(f"unreachable: {_clean(row.error or 'no TLS session')}", style="red")
+        elif row.worst is not None:
+            worst = Text.assemble(
+                (f"{row.worst.severity.upper()} ", _severity_style(row.worst.severity)),
+                f"{row.worst.rule_id} {_clean(row.worst.title)}",
+            )
+        else:
+            worst = _dim("none")
+        if row.interrupted:
+            worst = Text.assemble(worst, (" (interrupted)", "yellow"))
+        table.add_row(
+            _clean(row.input),
+            row.grade or "-",
+            str(row.score) if row.score is not None else "-",
+            _ms(row.handshake_ms) if row.handshake_ms is not None else "-",
+            worst,
+        )
+    console.print(table)
+
+
+def _severity_style(label: str) -> str:
+    return {"critical": "bold red", "high": "red", "medium": "yellow"}.get(label, "")

@@ -68,6 +68,7 @@ TOP_LEVEL_KEYS = [
     "duration_ms",
     "reachable",
     "connections",
+    "interrupted",
     "probes",
 ]
 
@@ -575,7 +576,7 @@ def test_tls13_report_validates_with_exact_values(
     # Then it validates and says what happened, key by key
     assert_valid(validator, report)
     assert list(report) == [*TOP_LEVEL_KEYS, "exit_code"]
-    assert report["schema_version"] == "1.1"
+    assert report["schema_version"] == "1.2"
     assert report["tool"] == {"name": "httpsaudit", "version": result.tool_version}
     assert report["target"] == {
         "input": f"127.0.0.1:{port}",

@@ -41,6 +41,7 @@ BASE_KEYS = [
     "duration_ms",
     "reachable",
     "connections",
+    "interrupted",
     "probes",
 ]
 
@@ -71,11 +72,11 @@ def hand_built_document() -> Document:
 # -- the schema ---------------------------------------------------------------------------
 
 
-def test_schema_version_is_1_1(schema: Document) -> None:
-    # 1.1 added the rules keys: optional and additive, so a minor version.
-    assert SCHEMA_VERSION == "1.1"
+def test_schema_version_is_1_2(schema: Document) -> None:
+    # 1.1 added the rules keys, 1.2 "interrupted": additive, so minor versions.
+    assert SCHEMA_VERSION == "1.2"
     assert schema["properties"]["schema_version"]["const"] == SCHEMA_VERSION
-    assert schema["$id"].endswith("report-1.1.json")
+    assert schema["$id"].endswith("report-1.2.json")
 
 
 def test_schema_finding_def_matches_the_dataclass(schema: Document) -> None:
@@ -97,7 +98,7 @@ def test_schema_finding_def_matches_the_dataclass(schema: Document) -> None:
 
 def test_rules_keys_are_optional_only_as_a_group(schema: Document) -> None:
     assert not set(RULES_KEYS) & set(schema["required"])
-    assert list(schema["properties"])[8:] == [*RULES_KEYS, "exit_code"]
+    assert list(schema["properties"])[len(BASE_KEYS) :] == [*RULES_KEYS, "exit_code"]
     assert schema["dependentRequired"] == {
         key: [other for other in RULES_KEYS if other != key] for key in RULES_KEYS
     }
