@@ -203,13 +203,29 @@ def make_context(config: ClientConfig) -> SSL.Context:
     return context
 
 
+# Contexts are shared by every scan in the process: loading the system trust store costs about
+# 25 ms per Context, a fleet scan makes thousands of connections, and nothing per connection
+# lives in a Context (callbacks keep their state on the Connection; client Contexts keep no
+# session cache, so no scan can resume another's session by accident).
+_CONTEXTS: dict[ClientConfig, SSL.Context] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def shared_context(config: ClientConfig) -> SSL.Context:
+    """The process's Context for ``config``, made on first use."""
+    with _CONTEXTS_LOCK:
+        context = _CONTEXTS.get(config)
+        if context is None:
+            context = _CONTEXTS[config] = make_context(config)
+        return context
+
+
 class ReferenceClient:
     """One configured OpenSSL client for a whole scan (the trust store is loaded once)."""
 
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
-        self._contexts = {config: make_context(config)}
-        self._lock = threading.Lock()
+        shared_context(config)  # a bad --ca-file fails here, before any connection
 
     @property
     def trust_store(self) -> str:
@@ -258,12 +274,8 @@ class ReferenceClient:
         return connection
 
     def _context_for(self, config: ClientConfig) -> SSL.Context:
-        # ALPN, version caps and tickets are Context settings; one Context per variant, made
-        # once (loading the trust store costs milliseconds).
-        with self._lock:
-            if config not in self._contexts:
-                self._contexts[config] = make_context(config)
-            return self._contexts[config]
+        # ALPN, version caps and tickets are Context settings: one shared Context per variant.
+        return shared_context(config)
 
 
 def _reasons(exc: SSL.Error) -> str:
