@@ -6,6 +6,9 @@ offset of the bad byte, so a report can say exactly where a server's bytes went 
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Sequence
+
 from httpsaudit.errors import DecodeError, LocalProtocolError
 
 
@@ -106,6 +109,15 @@ class Writer:
 
     def uint32(self, value: int, what: str = "uint32") -> Writer:
         return self._int(value, 4, what)
+
+    def uint16s(self, values: Sequence[int], what: str = "uint16") -> Writer:
+        """Many uint16 in one call: suite and group lists are the bulk of a ClientHello."""
+        try:
+            self._parts.append(struct.pack(f"!{len(values)}H", *values))
+        except struct.error:
+            bad = next(value for value in values if not 0 <= value < 1 << 16)
+            raise LocalProtocolError(f"{what} {bad} does not fit in 2 bytes") from None
+        return self
 
     def raw(self, data: bytes) -> Writer:
         self._parts.append(data)

@@ -72,10 +72,7 @@ class ClientHelloSpec:
 
 
 def _vector16(values: tuple[int, ...]) -> bytes:
-    writer = Writer()
-    for value in values:
-        writer.uint16(value)
-    return writer.getvalue()
+    return Writer().uint16s(values).getvalue()
 
 
 def _extension(extension_type: int, data: bytes) -> bytes:

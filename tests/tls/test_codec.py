@@ -302,3 +302,21 @@ def test_random_bytes_raise_nothing_but_decode_error(data: bytes, base: int) -> 
     if error is not None:
         assert error.offset is not None
         assert base <= error.offset <= base + len(data)
+
+
+def test_uint16s_writes_the_same_bytes_as_one_uint16_at_a_time() -> None:
+    # Given a suite list as a ClientHello carries it
+    values = (0x1301, 0x1302, 0xC02B, 0x0000, 0xFFFF)
+    one_by_one = Writer()
+    for value in values:
+        one_by_one.uint16(value)
+    # When written in one call, then identical; and an empty list writes nothing
+    assert Writer().uint16s(values).getvalue() == one_by_one.getvalue()
+    assert Writer().uint16s(()).getvalue() == b""
+
+
+def test_uint16s_refuses_a_value_that_does_not_fit_and_names_it() -> None:
+    with pytest.raises(LocalProtocolError, match="cipher suite 65536 does not fit in 2 bytes"):
+        Writer().uint16s((1, 65536, 2), "cipher suite")
+    with pytest.raises(LocalProtocolError, match="-1 does not fit"):
+        Writer().uint16s((-1,))
