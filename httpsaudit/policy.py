@@ -324,9 +324,15 @@ def evaluate_gate(
         if gate.fail_on is not None
         else ()
     )
-    score_too_low = gate.fail_under is not None and report.score < gate.fail_under
+    score_too_low = score_under(report, gate)
     failed = bool(blocking) or score_too_low
     return GateResult(failed, blocking, score_too_low, _summary(report, gate, blocking, against))
+
+
+def score_under(report: RuleReport, gate: GateSettings) -> bool:
+    """``--fail-under`` applies only to a score; an unreachable target has none."""
+    limit, score = gate.fail_under, report.score
+    return limit is not None and score is not None and score < limit
 
 
 def _summary(
@@ -338,7 +344,7 @@ def _summary(
         ids = ", ".join(finding.rule_id for finding in blocking)
         noun = "finding" if len(blocking) == 1 else "findings"
         reasons.append(f"{len(blocking)} {new}{noun} at or above {gate.fail_on.label} ({ids})")
-    if gate.fail_under is not None and report.score < gate.fail_under:
+    if score_under(report, gate):
         reasons.append(f"score {report.score} is under {gate.fail_under}")
     baseline = f" compared with {against}" if against is not None else ""
     if reasons:

@@ -154,6 +154,7 @@ def test_unreachable_servers_exit_3_with_one_line_and_a_report(
     validate(document)
     assert document["reachable"] is False
     assert document["exit_code"] == 3
+    assert (document["score"], document["grade"]) == (None, None)  # nothing measured to grade
     connection = document["probes"]["connection"]
     assert connection["status"] == "failed"
     assert connection["error"]["phase"] == "tls"

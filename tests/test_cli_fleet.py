@@ -86,6 +86,14 @@ def test_mixed_targets_give_one_report_each_and_the_first_code_of_all(
     assert by_target[fleet.old]["exit_code"] == 1
     assert by_target[fleet.unreachable]["exit_code"] == 3
     assert by_target[fleet.unreachable]["reachable"] is False
+    # And nothing measured is nothing graded: no score rather than a clean 100
+    unreachable = by_target[fleet.unreachable]
+    assert (unreachable["score"], unreachable["grade"], unreachable["category_scores"]) == (
+        None,
+        None,
+        None,
+    )
+    assert isinstance(by_target[fleet.good]["score"], int)
     # And the summary keeps the order given, with each target's verdict
     rows = document["summary"]["targets"]
     assert [row["input"] for row in rows] == list(fleet)
@@ -170,6 +178,8 @@ def test_text_ends_with_the_summary_table(fleet: Fleet, pki: TestPKI) -> None:
     assert [row.split()[0] for row in rows] == [fleet.good, fleet.unreachable]
     assert "unreachable: TCP: TCP connect" in rows[1]
     assert "ALPN001" in rows[0]
+    # And the unreachable target's own report gives no score rather than a clean one
+    assert completed.stdout.count("score none: no TLS session with the target") == 1
 
 
 def test_a_bad_line_in_the_target_file_is_exit_2_before_anything_is_sent(

@@ -78,9 +78,8 @@ def row_for(
         exit_code=exit_code,
         reachable=result.reachable,
         interrupted=result.interrupted,
-        # Rules have nothing to judge without a TLS session: no grade, rather than a clean one.
-        grade=rules.grade if rules is not None and result.reachable else None,
-        score=rules.score if rules is not None and result.reachable else None,
+        grade=rules.grade if rules is not None else None,
+        score=rules.score if rules is not None else None,
         handshake_ms=tls.handshake_ms if tls is not None else None,
         connections=result.connections,
         failed_findings=len(rules.failed()) if rules is not None else None,

@@ -89,11 +89,15 @@ def rules_dict(rules: RuleReport) -> dict[str, JsonValue]:
     return {
         "score": rules.score,
         "grade": rules.grade,
-        "category_scores": {
-            category.value: rules.category_scores[category]
-            for category in Category
-            if category in rules.category_scores
-        },
+        "category_scores": (
+            {
+                category.value: rules.category_scores[category]
+                for category in Category
+                if category in rules.category_scores
+            }
+            if rules.score is not None
+            else None
+        ),
         "server": _server(rules.server),
         "lang": rules.lang,
         "findings": [finding_dict(finding) for finding in rules.findings],

@@ -94,8 +94,8 @@ def _properties(suite: ElementTree.Element, scan: ScanResult, rules: RuleReport)
     values = [
         ("target", target_url(scan.target)),
         ("tool.version", scan.tool_version),
-        ("score", str(rules.score)),
-        ("grade", rules.grade),
+        ("score", str(rules.score) if rules.score is not None else ""),
+        ("grade", rules.grade or ""),
         *(
             (f"score.{category.value}", str(rules.category_scores[category]))
             for category in Category
@@ -114,8 +114,12 @@ def _summary(scan: ScanResult, rules: RuleReport) -> str:
     tally = ", ".join(f"{counts[status]} {STATUS_WORDS[status]}" for status in RuleStatus)
     return (
         f"httpsaudit {scan.tool_version}: {target_url(scan.target)}\n"
-        f"score {rules.score}/100, grade {rules.grade}\n"
-        f"rules: {tally}\n"
+        + (
+            f"score {rules.score}/100, grade {rules.grade}\n"
+            if rules.score is not None
+            else "no score: no TLS session with the target\n"
+        )
+        + f"rules: {tally}\n"
     )
 
 

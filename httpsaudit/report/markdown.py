@@ -71,10 +71,12 @@ def _ms_or_na(value: float | None) -> str:
 
 
 def _title(scan: ScanResult, rules: RuleReport) -> str:
-    return (
-        f"## httpsaudit: {escape(host_port(scan.target))}{escape(scan.target.path)}"
-        f" - grade {rules.grade}, score {rules.score}/100"
+    verdict = (
+        f"grade {rules.grade}, score {rules.score}/100"
+        if rules.score is not None
+        else "no grade: no TLS session"
     )
+    return f"## httpsaudit: {escape(host_port(scan.target))}{escape(scan.target.path)} - {verdict}"
 
 
 def _scores(rules: RuleReport) -> str:
@@ -220,8 +222,8 @@ def _fleet_row(scan: ScanResult, rules: RuleReport) -> str:
         verdict += " (interrupted)"
     cells = [
         escape(scan.target.input),
-        rules.grade if scan.reachable else "-",
-        str(rules.score) if scan.reachable else "-",
+        rules.grade or "-",
+        str(rules.score) if rules.score is not None else "-",
         f"{format_ms(tls.handshake_ms)} ms" if tls is not None else "-",
         str(len(rules.failed())),
         verdict,

@@ -364,6 +364,10 @@ def _snippet(text: str, glyphs: _Glyphs, width: int) -> Text:
 
 def _score_line(rules: RuleReport, glyphs: _Glyphs) -> Text:
     line = Text("score ", style="bold")
+    if rules.score is None or rules.grade is None:
+        line.append("none", style="bold")
+        line.append(": no TLS session with the target, nothing to grade")
+        return line
     line.append(f"{rules.score}/100", style="bold")
     line.append(", grade ")
     line.append(rules.grade, style=_GRADE_STYLES.get(rules.grade, "bold"))

@@ -93,9 +93,10 @@ class RuleReport:
     """Every rule's finding, the score and grade, and what the server was taken to be."""
 
     findings: tuple[Finding, ...]
-    score: int
-    grade: str
-    category_scores: Mapping[Category, int]
+    # None without a TLS session: nothing was measured, so no score (never a clean 100).
+    score: int | None
+    grade: str | None
+    category_scores: Mapping[Category, int]  # empty when score is None
     server: DetectedServer | None
     lang: str
 
@@ -260,5 +261,7 @@ def evaluate(
     findings = tuple(
         evaluate_rule(rule, scan, lang=lang, server=server, selection=chosen) for rule in rules
     )
+    if not scan.reachable:
+        return RuleReport(findings, None, None, {}, server, lang)
     overall, categories, grade = score(findings)
     return RuleReport(findings, overall, grade, categories, server, lang)
