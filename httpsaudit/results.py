@@ -350,12 +350,19 @@ class CipherSuiteInfo:
 
 @dataclass(frozen=True, slots=True)
 class VersionCipherSuites:
-    """Suites one version accepts; in the server's order when it has one."""
+    """Suites one version accepts; in the server's order when it has one.
+
+    With "server" preference the last ``unranked_count`` suites rank below all the others but
+    not all against each other (ranking every suite would cost a chain of hellos as long as the
+    list): their order keeps what the server's picks showed, ties in our offer order. 0 for
+    any other preference.
+    """
 
     version: str
     version_code: int
     accepted: tuple[CipherSuiteInfo, ...]
     preference: str  # "server" | "client" | "single" (one suite only) | "unknown"
+    unranked_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +398,9 @@ class GroupsResult:
     )  # group chosen for X25519MLKEM768 + x25519 with one x25519 share
     browser_hello_retry: bool | None  # ... and whether that cost a HelloRetryRequest
     dhe_prime_bits: int | None  # TLS 1.2 DHE: size of the server's prime
+    # Supported TLS 1.3 groups whose place the probe's capped rounds did not settle: they are
+    # in no tier and not in tls13_preference, which ranks only the groups before them.
+    tls13_unranked_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -640,7 +650,8 @@ class OcspResult:
     tls12_stapled: Support
     tls13_stapled: Support
     connections_tried: int  # servers fetch the staple lazily: the first may come without
-    first_stapled_connection: int | None  # 1-based; None when none stapled
+    # 1-based, numbered round by round (TLS 1.2 before TLS 1.3 in a round); None: none stapled
+    first_stapled_connection: int | None
     response: OcspResponseFacts | None
     must_staple: bool  # the leaf has the TLS Feature status_request (RFC 7633)
     must_staple_violated: bool  # must-staple leaf, no staple: enforcing clients refuse it

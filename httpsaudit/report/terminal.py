@@ -1050,6 +1050,13 @@ def _suites_heading(suites: VersionCipherSuites) -> Text:
         heading.append(": no suite accepted")
     elif suites.preference == "single" or count == 1:
         heading.append(f": {_plural(count, 'suite')}")
+    elif suites.preference == "server" and 0 < suites.unranked_count < count:
+        # Only the top of the list was ranked: say where the server's order stops.
+        ranked = count - suites.unranked_count
+        heading.append(
+            f": {count} suites, the first {ranked} in the server's order, "
+            f"the other {suites.unranked_count} not ranked"
+        )
     else:
         preference = _PREFERENCE_WORDS.get(suites.preference, _clean(suites.preference))
         heading.append(f": {count} suites, {preference}")
@@ -1078,8 +1085,11 @@ def _suites_tables(result: CipherSuitesResult, table_width: int) -> list[Rendera
         table.columns[0].overflow = "fold"
         for header in ("bits", "FS"):
             table.columns[_SUITE_HEADERS.index(header) + 1].justify = "right"
-        for name, row in itertools.islice(rows, len(entry.accepted)):
-            table.add_row(Text(name), *(Text(cell) for cell in row))
+        ranked = len(entry.accepted) - entry.unranked_count
+        for index, (name, row) in enumerate(itertools.islice(rows, len(entry.accepted))):
+            table.add_row(
+                Text(name), *(Text(cell) for cell in row), style="dim" if index >= ranked else None
+            )
         parts.append(Padding(table, (0, 0, 0, _INDENT)))
     return parts
 
@@ -1141,6 +1151,10 @@ def _groups_rows(result: GroupsResult) -> list[tuple[str, RenderableType]]:
         kind = _PREFERENCE_WORDS.get(result.tls13_preference_kind, result.tls13_preference_kind)
         order.append(f" ({_clean(kind)})")
         rows.append(("TLS 1.3 preference", order))
+        if result.tls13_unranked_groups:
+            # The probe's capped rounds left these unordered: never show them as an order.
+            rest = ", ".join(_clean(group) for group in result.tls13_unranked_groups)
+            rows.append(("", _dim(f"then, in an order not determined: {rest}")))
     group = _clean(result.browser_hello_group) if result.browser_hello_group else None
     if result.browser_hello_retry:
         browser = Text(f"{group or 'a group'}: ")
