@@ -1,29 +1,47 @@
 """The cipher-suites probe against real servers: accepted suites per version, the server's
-preference order, and the AES-128 and ChaCha20 choices, with the connections each cost.
+preference order, and the AES-128 and ChaCha20 choices, with the connections each cost and the
+rounds of parallel hellos (the chain of dependent connections) each version took.
 
 OpenSSL 3.0 here is built without 3DES and RC4, so the legacy-cipher server is GnuTLS, run in a
-network namespace of its own (gnutls-serv binds every address)."""
+network namespace of its own (gnutls-serv binds every address).
+
+Counts below name the hellos of each round: "rank" offers everything not yet ranked, a "line"
+offers its unsettled suites (see the probe's docstring). Round one has, per version, the rank
+hello plus one line each for the hinted family's AEAD (or, at the top version, the AES and
+ChaCha20 questions), AES-CBC and CCM/Camellia/ARIA suites, the certificate's other key
+exchanges, and the rest."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
-from httpsaudit.probes.ciphers import MAX_SUITES_PER_HELLO, CipherSuitesProbe
+from httpsaudit.probes.ciphers import (
+    MAX_RANK_HELLOS,
+    MAX_SUITES_PER_HELLO,
+    CipherSuitesProbe,
+    enumerate_cipher_suites,
+)
 from httpsaudit.probes.versions import VersionsProbe
 from httpsaudit.results import (
     CipherSuiteInfo,
     CipherSuitesResult,
+    ProbeId,
     ProbeStatus,
     VersionCipherSuites,
 )
+from httpsaudit.scan import run_probe
 from httpsaudit.tls.codes import ProtocolVersion
 from httpsaudit.tls.suites import suites_for_version
 from tests.pki import Issued, TestPKI
-from tests.probe_context import run_probe_on
-from tests.servers import GnutlsServerInNamespace, OpenSSLServer
+from tests.probe_context import make_context, run_probe_on
+from tests.servers import GnutlsServerInNamespace, NginxServer, OpenSSLServer
 
 # What the issue promises for a typical server: well under 40 connections.
 CONNECTION_BUDGET = 40
+# Issue 8: each probe's chain of dependent connections stays short (4-5 at most).
+ROUNDS_BUDGET = 5
 
 TLS13_AES128_GCM = "TLS_AES_128_GCM_SHA256"
 TLS13_AES256_GCM = "TLS_AES_256_GCM_SHA384"
@@ -66,9 +84,51 @@ OPENSSL_ECDSA_TLS12_OFFER_ORDER = (
     ECDSA_AES256_SHA,
     ECDSA_CHACHA20,
 )
-# Default OpenSSL with an ECDSA certificate: TLS 1.3 finds 3 suites in 4 hellos, + 1 reversed;
-# TLS 1.2 finds 7 in 8, + 1 reversed; then one AES-128/256 hello and one ChaCha20 hello.
-DEFAULT_ECDSA_CONNECTIONS = 4 + 1 + 8 + 1 + 1 + 1
+# Default OpenSSL with an ECDSA certificate, client order (16 connections in a chain before).
+# TLS 1.3, one round: rank, the AES and ChaCha20 questions, the CCM line (refused).
+# TLS 1.2: round 1 rank + AEAD, AES-CBC, uncommon (refused) and rest (refused) lines; round 2
+# ChaCha20, then AES-CBC split into its SHA-2 and SHA-1 halves; round 3 the last SHA-2 suite.
+DEFAULT_ECDSA_CONNECTIONS = 4 + (5 + 3 + 1)
+DEFAULT_ECDSA_ROUNDS = {"TLSv1.3": 1, "TLSv1.2": 3}
+# The same server with -serverpref also ranks: TLS 1.3 round 2 is a rank hello and the AES-128
+# and ChaCha20 lines; TLS 1.2 rounds 2-4 add a rank hello each (4 in all, the limit), which
+# with what the lines' picks beat orders all seven.
+SERVER_ORDER_ECDSA_CONNECTIONS = (4 + 3) + (5 + 4 + 3 + 1)
+SERVER_ORDER_ECDSA_ROUNDS = {"TLSv1.3": 2, "TLSv1.2": 4}
+# nginx 1.22 defaults (HIGH:!aNULL:!MD5, client order) with an ECDSA certificate: 24 connections
+# in a chain before. TLS 1.3 as above; TLS 1.2 finds 15 suites: round 1 rank + 4 lines (rest
+# refused), round 2 seven lines, round 3 four.
+NGINX_ECDSA_CONNECTIONS = 4 + (5 + 7 + 4)
+NGINX_ECDSA_ROUNDS = {"TLSv1.3": 1, "TLSv1.2": 3}
+NGINX_ECDSA_TLS12_OFFER_ORDER = (
+    ECDSA_AES128_GCM,
+    ECDSA_AES256_GCM,
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CCM",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CCM",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8",
+    ECDSA_AES128_SHA256,
+    ECDSA_AES256_SHA384,
+    ECDSA_AES128_SHA,
+    ECDSA_AES256_SHA,
+    "TLS_ECDHE_ECDSA_WITH_CAMELLIA_128_CBC_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_CAMELLIA_256_CBC_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_ARIA_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384",
+    ECDSA_CHACHA20,
+)
+# OpenSSL's own order for HIGH with an ECDSA key (`openssl ciphers -s HIGH:!aNULL:!MD5`): the
+# top four, which the four rank hellos find, and the fifth, which none of them reaches.
+NGINX_ECDSA_TLS12_SERVER_TOP = (
+    ECDSA_AES256_GCM,
+    ECDSA_CHACHA20,
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CCM",
+)
+NGINX_ECDSA_TLS12_SERVER_FIFTH = "TLS_ECDHE_ECDSA_WITH_ARIA_256_GCM_SHA384"
+# With ssl_prefer_server_ciphers on: TLS 1.3 as -serverpref above; TLS 1.2 rounds 1-4 are
+# 5, 8, 6 and 1 hellos.
+NGINX_ECDSA_SERVER_ORDER_CONNECTIONS = (4 + 3) + (5 + 8 + 6 + 1)
 
 RSA_EXPLICIT_CIPHERS = (
     "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:AES256-SHA:DHE-RSA-AES256-GCM-SHA384"
@@ -80,8 +140,14 @@ RSA_EXPLICIT_SERVER_ORDER = (
     DHE_RSA_AES256_GCM,
 )
 RSA_EXPLICIT_OFFER_ORDER = (RSA_AES128_GCM, DHE_RSA_AES256_GCM, STATIC_RSA_AES256, RSA_CHACHA20)
-# 4 suites in 5 hellos, + 1 reversed, + the ChaCha20 hello; no ECDHE AES-256-GCM for the other.
-RSA_EXPLICIT_CONNECTIONS = 5 + 1 + 1
+# TLS 1.2 is the top version, so round 1 asks the two questions for ECDHE_RSA (the family the
+# versions probe saw), beside the AES-CBC, uncommon, DHE_RSA, RSA and rest lines: 8 hellos. The
+# DHE_RSA and RSA lines each pick their one suite and split; round 2 settles the pieces (all
+# refused) with a rank hello; round 3 one more rank hello. Client order shows no contradiction
+# until then (the forward pick's line held no other accepted suite), so one reversed hello of
+# the accepted suites decides it in round 4. 7 connections in a chain before.
+RSA_EXPLICIT_CONNECTIONS = {"client": 8 + 9 + 1 + 1, "server": 8 + 10 + 1}
+RSA_EXPLICIT_ROUNDS = {"client": {"TLSv1.2": 4}, "server": {"TLSv1.2": 3}}
 
 # gnutls-serv with only CBC and stream ciphers, in its own order, TLS 1.2 and TLS 1.0.
 GNUTLS_LEGACY_PRIORITY = (
@@ -89,6 +155,15 @@ GNUTLS_LEGACY_PRIORITY = (
     ":-CIPHER-ALL:+AES-128-CBC:+3DES-CBC:+ARCFOUR-128:%SERVER_PRECEDENCE"
 )
 GNUTLS_LEGACY_ORDER = (ECDSA_AES128_SHA, ECDSA_3DES, ECDSA_RC4)
+
+
+@dataclass(frozen=True)
+class Searched:
+    """One enumeration: its result, the connections it cost, its rounds per version."""
+
+    result: CipherSuitesResult
+    connections: int
+    rounds: dict[str, int]
 
 
 def probe_ciphers(port: int, pki: TestPKI) -> tuple[CipherSuitesResult, int]:
@@ -102,9 +177,25 @@ def probe_ciphers(port: int, pki: TestPKI) -> tuple[CipherSuitesResult, int]:
     return outcome.result, outcome.connections
 
 
+def search_ciphers(port: int, pki: TestPKI) -> Searched:
+    """The enumeration behind the probe, with its rounds, after the real versions probe."""
+    context = make_context(port, ca_file=pki.root_path)
+    context.outcomes[ProbeId.VERSIONS] = run_probe(VersionsProbe(), context)
+    own = context.for_probe()
+    enumeration = enumerate_cipher_suites(own)
+    assert own.connections < CONNECTION_BUDGET
+    assert max(enumeration.rounds_by_version.values()) <= ROUNDS_BUDGET
+    return Searched(enumeration.result, own.connections, enumeration.rounds_by_version)
+
+
 def scan_openssl(issued: Issued, pki: TestPKI, *args: str) -> tuple[CipherSuitesResult, int]:
     with OpenSSLServer(issued, *args) as server:
         return probe_ciphers(server.port, pki)
+
+
+def search_openssl(issued: Issued, pki: TestPKI, *args: str) -> Searched:
+    with OpenSSLServer(issued, *args) as server:
+        return search_ciphers(server.port, pki)
 
 
 def names(version: VersionCipherSuites) -> tuple[str, ...]:
@@ -114,7 +205,8 @@ def names(version: VersionCipherSuites) -> tuple[str, ...]:
 def test_default_openssl_with_ecdsa_certificate(pki: TestPKI) -> None:
     # Given a default OpenSSL 3.0 server with an ECDSA P-256 certificate
     # When its suites are enumerated
-    result, connections = scan_openssl(pki.ecdsa_p256, pki)
+    searched = search_openssl(pki.ecdsa_p256, pki)
+    result = searched.result
     tls13, tls12 = result.versions
     # Then TLS 1.3 accepts OpenSSL's three default suites and follows the client's order, so
     # they come out in our offer order
@@ -148,22 +240,32 @@ def test_default_openssl_with_ecdsa_certificate(pki: TestPKI) -> None:
         "CBC",
     }
     assert all("3DES" not in suite.name for suite in tls12.accepted)
-    assert connections == DEFAULT_ECDSA_CONNECTIONS
+    # And a client order needs no ranking: nothing is left unranked
+    assert (tls13.unranked_count, tls12.unranked_count) == (0, 0)
+    # And the versions ran side by side, TLS 1.3 in one round, TLS 1.2 in three
+    assert searched.rounds == DEFAULT_ECDSA_ROUNDS
+    assert searched.connections == DEFAULT_ECDSA_CONNECTIONS
 
 
 def test_server_preference_gives_the_servers_own_order(pki: TestPKI) -> None:
     # Given the same server told to impose its own order
     # When its suites are enumerated
-    result, connections = scan_openssl(pki.ecdsa_p256, pki, "-serverpref")
+    searched = search_openssl(pki.ecdsa_p256, pki, "-serverpref")
+    result = searched.result
     tls13, tls12 = result.versions
-    # Then both versions report server preference, in OpenSSL's default order
+    # Then both versions report server preference, in OpenSSL's default order, all ranked
     assert (tls13.preference, names(tls13)) == ("server", OPENSSL_TLS13_SERVER_ORDER)
     assert (tls12.preference, names(tls12)) == ("server", OPENSSL_ECDSA_TLS12_SERVER_ORDER)
+    assert (tls13.unranked_count, tls12.unranked_count) == (0, 0)
     # And it puts AES-256 before AES-128, and AES-256 before ChaCha20 even for a client that
     # lists ChaCha20 first
     assert result.prefers_aes128_over_aes256 is False
     assert result.honours_chacha20_preference is False
-    assert connections == DEFAULT_ECDSA_CONNECTIONS
+    # And ranking costs a rank hello per round beside the lines, not rounds of its own
+    # beyond the limit
+    assert searched.rounds == SERVER_ORDER_ECDSA_ROUNDS
+    assert searched.rounds["TLSv1.2"] == MAX_RANK_HELLOS
+    assert searched.connections == SERVER_ORDER_ECDSA_CONNECTIONS
 
 
 def test_prioritize_chacha_honours_a_client_that_lists_chacha20_first(pki: TestPKI) -> None:
@@ -176,7 +278,8 @@ def test_prioritize_chacha_honours_a_client_that_lists_chacha20_first(pki: TestP
     # And the server's order is still found, since our enumeration never lists ChaCha20 first
     assert (tls13.preference, names(tls13)) == ("server", OPENSSL_TLS13_SERVER_ORDER)
     assert (tls12.preference, names(tls12)) == ("server", OPENSSL_ECDSA_TLS12_SERVER_ORDER)
-    assert connections == DEFAULT_ECDSA_CONNECTIONS
+    # -serverpref's hellos, less the TLS 1.3 ChaCha20 line: the question already found it
+    assert connections == SERVER_ORDER_ECDSA_CONNECTIONS - 1
 
 
 def test_prioritize_chacha_never_bends_the_order_found(pki: TestPKI) -> None:
@@ -202,8 +305,9 @@ def test_prioritize_chacha_never_bends_the_order_found(pki: TestPKI) -> None:
     # And a client listing ChaCha20 first still gets it; AES-256 wins over AES-128
     assert result.honours_chacha20_preference is True
     assert result.prefers_aes128_over_aes256 is False
-    # 4 suites in 5 hellos, + 1 reversed, + the AES and ChaCha20 hellos
-    assert connections == 5 + 1 + 1 + 1
+    # Round 1: rank, the two questions, the CCM line (finds CCM); round 2: rank, the AES-128
+    # line, the CCM_8 line (refused); round 3: rank, to place CCM above ChaCha20
+    assert connections == 4 + 3 + 1
 
 
 @pytest.mark.parametrize(
@@ -218,9 +322,11 @@ def test_rsa_server_with_an_explicit_tls12_list(
 ) -> None:
     # Given an RSA server limited to TLS 1.2 and four suites of three key exchanges
     # When its suites are enumerated
-    result, connections = scan_openssl(
-        pki.rsa2048, pki, "-no_tls1_3", "-cipher", RSA_EXPLICIT_CIPHERS, *server_args
-    )
+    with OpenSSLServer(
+        pki.rsa2048, "-no_tls1_3", "-cipher", RSA_EXPLICIT_CIPHERS, *server_args
+    ) as server:
+        searched = search_ciphers(server.port, pki)
+    result = searched.result
     # Then exactly those four are accepted, in the order the preference implies
     (tls12,) = result.versions
     assert tls12.version == "TLSv1.2"
@@ -238,7 +344,9 @@ def test_rsa_server_with_an_explicit_tls12_list(
     # order honours it, a server order that puts AES-128-GCM first does not
     assert result.prefers_aes128_over_aes256 is None
     assert result.honours_chacha20_preference is (preference == "client")
-    assert connections == RSA_EXPLICIT_CONNECTIONS
+    assert tls12.unranked_count == 0
+    assert searched.rounds == RSA_EXPLICIT_ROUNDS[preference]
+    assert searched.connections == RSA_EXPLICIT_CONNECTIONS[preference]
 
 
 @pytest.mark.parametrize(
@@ -272,8 +380,9 @@ def test_aes128_over_aes256(
     assert (tls12.preference, names(tls12)) == ("server", server_order)
     # And with no ChaCha20 accepted there is nothing to honour
     assert result.honours_chacha20_preference is None
-    # 2 suites in 3 hellos, 1 reversed, 1 AES-256-then-128
-    assert connections == 3 + 1 + 1
+    # Round 1: rank, the two questions, and the AES-CBC, uncommon, DHE_RSA, RSA and rest lines
+    # (all refused); round 2: rank, the other AES-GCM suite, ChaCha20 (refused)
+    assert connections == 8 + 3
 
 
 def test_tls13_with_one_suite_is_single(pki: TestPKI) -> None:
@@ -294,8 +403,8 @@ def test_tls13_with_one_suite_is_single(pki: TestPKI) -> None:
     # And in the highest version there is no AES to weigh ChaCha20 or AES-256 against
     assert result.prefers_aes128_over_aes256 is None
     assert result.honours_chacha20_preference is None
-    # TLS 1.3: 1 suite in 2 hellos; TLS 1.2: 7 in 8, + 1 reversed
-    assert connections == 2 + 8 + 1
+    # TLS 1.3: rank, the two questions (AES refused), CCM (refused); TLS 1.2 as by default
+    assert connections == DEFAULT_ECDSA_CONNECTIONS
 
 
 def test_legacy_ciphers_3des_and_rc4_on_gnutls(pki: TestPKI) -> None:
@@ -325,12 +434,63 @@ def test_legacy_ciphers_3des_and_rc4_on_gnutls(pki: TestPKI) -> None:
     assert [suite.mode for suite in tls10.accepted] == ["CBC", "CBC", "stream"]
     # And with neither AES-GCM nor ChaCha20 there is no choice to test
     assert (result.prefers_aes128_over_aes256, result.honours_chacha20_preference) == (None, None)
-    # Per version: 3 suites in 4 hellos, + 1 reversed
-    assert connections == 2 * (4 + 1)
+    # TLS 1.2 (top): round 1 rank, the questions (refused), AES-CBC (finds AES-128-CBC),
+    # uncommon (refused), rest (finds 3DES); round 2 rank, AES-CBC's SHA-1 and SHA-2 halves,
+    # the legacy line, the others; round 3 rank and the legacy line's NULL. TLS 1.0: round 1
+    # rank, AES-CBC, rest; round 2 rank, AES-CBC, legacy, others; round 3 rank and legacy.
+    assert connections == (6 + 5 + 2) + (3 + 4 + 2)
+
+
+def test_nginx_defaults_in_three_rounds(pki: TestPKI) -> None:
+    # Given nginx 1.22 with its default suites (HIGH:!aNULL:!MD5) and an ECDSA certificate,
+    # which follows the client's order
+    with NginxServer("basic", pki.ecdsa_p256) as server:
+        # When its suites are enumerated
+        searched = search_ciphers(server.port, pki)
+    tls13, tls12 = searched.result.versions
+    # Then TLS 1.2 finds all 15 ECDSA suites of HIGH, CCM, Camellia and ARIA included, in our
+    # offer order
+    assert (tls12.preference, names(tls12)) == ("client", NGINX_ECDSA_TLS12_OFFER_ORDER)
+    assert (tls13.preference, names(tls13)) == ("client", OPENSSL_TLS13_OFFER_ORDER)
+    # And it took three rounds of parallel hellos, not a chain of 24, with fewer connections
+    assert searched.rounds == NGINX_ECDSA_ROUNDS
+    assert searched.connections == NGINX_ECDSA_CONNECTIONS
+
+
+def test_server_order_ranks_the_top_and_says_what_it_left_unranked(pki: TestPKI) -> None:
+    # Given the same nginx told to prefer its own order: 15 TLS 1.2 suites, too many to rank
+    # one rank hello at a time within the rounds the lines need
+    with NginxServer(
+        "basic", pki.ecdsa_p256, server_directives="ssl_prefer_server_ciphers on;"
+    ) as server:
+        # When its suites are enumerated
+        searched = search_ciphers(server.port, pki)
+    tls13, tls12 = searched.result.versions
+    # Then TLS 1.3's three suites are fully ranked
+    assert (tls13.preference, names(tls13), tls13.unranked_count) == (
+        "server",
+        OPENSSL_TLS13_SERVER_ORDER,
+        0,
+    )
+    # And TLS 1.2 has all 15 with OpenSSL's top four first, in its exact order
+    assert tls12.preference == "server"
+    assert set(names(tls12)) == set(NGINX_ECDSA_TLS12_OFFER_ORDER)
+    assert names(tls12)[:4] == NGINX_ECDSA_TLS12_SERVER_TOP
+    # And the other 11 are flagged as not ranked: the server's fifth choice is among them but
+    # not in fifth place
+    assert tls12.unranked_count == 11
+    assert NGINX_ECDSA_TLS12_SERVER_FIFTH in names(tls12)[4:]
+    assert names(tls12)[4] != NGINX_ECDSA_TLS12_SERVER_FIFTH
+    # And the choices still come from their own hellos
+    assert searched.result.prefers_aes128_over_aes256 is False
+    assert searched.result.honours_chacha20_preference is False
+    # And ranking stopped at its limit, within the lines' own four rounds
+    assert searched.rounds == {"TLSv1.3": 2, "TLSv1.2": MAX_RANK_HELLOS}
+    assert searched.connections == NGINX_ECDSA_SERVER_ORDER_CONNECTIONS
 
 
 def test_every_candidate_list_fits_in_one_hello() -> None:
     # Given the candidates per version (servers fail on hellos listing 128 suites or more)
     for version in ProtocolVersion:
-        # Then each version's list fits one hello, so N accepted suites cost N + 1 hellos
+        # Then each version's list fits one hello, as the rank hellos offer all of it
         assert 0 < len(suites_for_version(version)) <= MAX_SUITES_PER_HELLO
