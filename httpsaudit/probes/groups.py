@@ -1,24 +1,28 @@
 """Key-exchange groups: which the server accepts in TLS 1.3 and 1.2, the order it prefers them
 in, its TLS 1.2 DHE prime, and whether a browser-like hello costs a HelloRetryRequest.
 
-TLS 1.3 support is read from hellos with an empty key_share: the server names a group it
-accepts in a HelloRetryRequest, or refuses (RFC 8446 §4.1.4, §4.2.8); removing each pick and
-asking again yields every supported group and the server's order at once. TLS 1.2
-has no such shortcut: the ECDHE curve is read from ServerKeyExchange (RFC 8422 §5.4) and the
-FFDHE group from the DH prime it carries (RFC 7919 §4).
+TLS 1.3 is read from hellos with an empty key_share: the server names the group it wants in a
+HelloRetryRequest, or refuses (RFC 8446 §4.1.4, §4.2.8). Every answer is evidence of two kinds:
+the group named is supported, a refusal rules out every group offered; and the group named is
+ranked at least as high as every other group offered, strictly higher than those listed before
+it (a server that let the client's order decide would have taken the earlier one). TLS 1.2 has
+no such shortcut: the ECDHE curve is read from ServerKeyExchange (RFC 8422 §5.4) and the FFDHE
+group from the DH prime it carries (RFC 7919 §4).
 
 Preference is measured, not assumed. OpenSSL 3.5 and later rank groups in *tiers* and follow the
 client's order inside a tier (X25519MLKEM768 and SecP256r1MLKEM768 share the top tier of
-OpenSSL 4.0's defaults), so "the same pick in both orders" cannot tell the whole story: the order
-is found by elimination, then each neighbouring pair is offered the other way round.
+OpenSSL 4.0's defaults). The hellos go out in a few rounds of parallel offers rather than one
+long elimination chain, so the order is known only as far as the answers reach within
+``MAX_TLS13_ROUNDS``; the groups beyond are reported unranked, never in a guessed order.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import enum
 import functools
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -64,6 +68,39 @@ TIERED = "tiered"
 SINGLE = "single"
 UNKNOWN = "unknown"
 
+# Rounds of parallel TLS 1.3 hellos, each waiting for the answers of the one before: the
+# probe's depth in sequential connections. Four find and rank every group of OpenSSL's default
+# lists (3.0 and 4.0); relations still open after them leave the rest of the order unranked.
+MAX_TLS13_ROUNDS = 4
+# The order most servers rank groups in: OpenSSL 3.0's default list, with the ML-KEM hybrids on
+# top as OpenSSL 3.5+, BoringSSL and Go rank them. Hellos list groups in the reverse of it, so
+# against such a server every group named was listed last and is proven strictly preferred at
+# no extra cost. It decides how many hellos an answer takes, never the answer.
+EXPECTED_ORDER: tuple[int, ...] = (
+    NamedGroup.X25519MLKEM768,
+    NamedGroup.SecP256r1MLKEM768,
+    NamedGroup.SecP384r1MLKEM1024,
+    NamedGroup.x25519,
+    NamedGroup.secp256r1,
+    NamedGroup.x448,
+    NamedGroup.secp521r1,
+    NamedGroup.secp384r1,
+    *FFDHE_GROUPS,
+)
+# EXPECTED_ORDER cut into runs a server tends to accept or refuse together, each searched by its
+# own chain of hellos, with the round the chain starts in. The chain for x25519 and P-256 starts
+# a round late, because the first hello (every group) usually names one of them. No run is
+# longer than 3, so every chain ends within MAX_TLS13_ROUNDS.
+_RUNS: tuple[tuple[tuple[int, ...], int], ...] = (
+    (EXPECTED_ORDER[0:3], 1),  # the ML-KEM hybrids
+    (EXPECTED_ORDER[3:5], 2),  # x25519, secp256r1
+    (EXPECTED_ORDER[5:8], 1),  # x448, secp521r1, secp384r1
+    (EXPECTED_ORDER[8:10], 1),  # ffdhe2048, ffdhe3072
+    (EXPECTED_ORDER[10:13], 1),  # ffdhe4096, ffdhe6144, ffdhe8192
+)
+_LISTING_POSITION = {group: -index for index, group in enumerate(EXPECTED_ORDER)}
+_REPORT_POSITION = {group: index for index, group in enumerate(ALL_GROUPS)}
+
 
 def suites_with_key_exchange(key_exchange: str) -> tuple[int, ...]:
     """Every TLS 1.2 suite whose key exchange is ``key_exchange`` ("ECDHE", "DHE", "RSA")."""
@@ -96,12 +133,13 @@ _CERTIFICATE_CURVES: dict[str, int] = {
 
 
 class GroupsProbe:
-    """Each group alone (TLS 1.3 and 1.2), the TLS 1.3 ranking, DHE, and the browser hello.
+    """Each group's support (TLS 1.3 and 1.2), the TLS 1.3 ranking, DHE, the browser hello.
 
-    Connections with TLS 1.3: n + 1 hellos to find and rank n supported groups, n - 1 pair
-    checks for tiers, and one browser hello. With TLS 1.2: 1 to 6 for the ECDHE curves, 1 to 5
-    for DHE. The ML-KEM hybrids exist only in TLS 1.3, so their TLS 1.2 verdict is
-    ``not_tested``.
+    TLS 1.3, TLS 1.2 ECDHE and TLS 1.2 DHE run side by side, each a few rounds deep: at most
+    ``MAX_TLS13_ROUNDS`` sequential connections for TLS 1.3, 3 for the curves, 2 for DHE.
+    Connections against OpenSSL 3.0's defaults: 12 for TLS 1.3 (browser hello included), 5 to 6
+    for the curves, 1 to 2 for DHE. The ML-KEM hybrids exist only in TLS 1.3, so their TLS 1.2
+    verdict is ``not_tested``.
     """
 
     probe_id = ProbeId.GROUPS
@@ -112,35 +150,39 @@ class GroupsProbe:
         server_name = context.target.sni
         with (
             context.hello_pool() as hellos,
-            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="groups-tls12") as side,
+            concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="groups-tls12") as side,
         ):
-            # TLS 1.2 is worked out in a thread of its own beside TLS 1.3; both draw their
-            # hellos from the pool, whose workers never wait on other hellos.
-            tls12_future = None
+            # TLS 1.2 curves and DHE each run in a thread of their own beside TLS 1.3; all
+            # draw their hellos from the pool, whose workers never wait on other hellos.
+            curves_future = dhe_future = None
             if speaks(versions, ProtocolVersion.TLSv1_2):
-                tls12_future = side.submit(Tls12Groups.measure, hellos, server_name)
+                curves_future = side.submit(probe_tls12_curves, hellos, server_name)
+                dhe_future = side.submit(probe_tls12_dhe, hellos, server_name)
             tls13 = Tls13Groups.untested()
             if speaks(versions, ProtocolVersion.TLSv1_3):
                 tls13 = Tls13Groups.measure(hellos, server_name)
-            tls12 = Tls12Groups({}, None) if tls12_future is None else tls12_future.result()
+            tls12_support: dict[int, Support] = {}
+            dhe_prime_bits = None
+            if curves_future is not None and dhe_future is not None:
+                dhe_prime_bits, ffdhe = dhe_future.result()
+                tls12_support = {**curves_future.result(), **ffdhe}
         return GroupsResult(
             groups=tuple(
                 GroupSupport(
                     group=name_of(NamedGroup, group),
                     code=int(group),
                     tls13=tls13.support[group],
-                    tls12=tls12.support.get(group, Support.NOT_TESTED),
+                    tls12=tls12_support.get(group, Support.NOT_TESTED),
                 )
                 for group in ALL_GROUPS
             ),
-            tls13_preference=tuple(name_of(NamedGroup, group) for group in tls13.preference),
+            tls13_preference=_names(group for tier in tls13.tiers for group in tier),
             tls13_preference_kind=tls13.preference_kind,
-            tls13_preference_tiers=tuple(
-                tuple(name_of(NamedGroup, group) for group in tier) for tier in tls13.tiers
-            ),
+            tls13_preference_tiers=tuple(_names(tier) for tier in tls13.tiers),
             browser_hello_group=_name_or_none(tls13.browser_group),
             browser_hello_retry=tls13.browser_retry,
-            dhe_prime_bits=tls12.dhe_prime_bits,
+            dhe_prime_bits=dhe_prime_bits,
+            tls13_unranked_groups=_names(tls13.unranked),
         )
 
 
@@ -154,6 +196,10 @@ def speaks(versions: VersionsResult, version: ProtocolVersion) -> bool:
 
 def _name_or_none(group: int | None) -> str | None:
     return None if group is None else name_of(NamedGroup, group)
+
+
+def _names(groups: Iterable[int]) -> tuple[str, ...]:
+    return tuple(name_of(NamedGroup, group) for group in groups)
 
 
 # -- TLS 1.3 -------------------------------------------------------------------------------
@@ -182,106 +228,323 @@ def tls13_selected_group(answer: HelloAnswer) -> int | None:
     return hello.key_share_group
 
 
+def listing(groups: Iterable[int]) -> tuple[int, ...]:
+    """``groups`` in the order our hellos list them: the reverse of EXPECTED_ORDER."""
+    return tuple(sorted(set(groups), key=_LISTING_POSITION.__getitem__))
+
+
+def report_order(groups: Iterable[int]) -> tuple[int, ...]:
+    """``groups`` in the order results name them (ALL_GROUPS), e.g. the members of a tier."""
+    return tuple(sorted(set(groups), key=_REPORT_POSITION.__getitem__))
+
+
+class Rank(enum.IntEnum):
+    """What the answers say about one group against another."""
+
+    UNRELATED = 0
+    AT_LEAST = 1  # ranked at least as high: the same tier or a higher one
+    ABOVE = 2  # ranked strictly higher
+
+
+class Answer(enum.Enum):
+    """How a TLS 1.3 groups hello ended."""
+
+    NAMED = "named"  # a HelloRetryRequest (or ServerHello) named one of the offered groups
+    REFUSED = "refused"  # none of the offered groups is acceptable
+    NO_ANSWER = "no_answer"  # silence, or a group we did not offer: proves nothing
+
+
+def read_answer(offered: Sequence[int], answer: HelloAnswer) -> tuple[Answer, int | None]:
+    """What one hello offering ``offered`` proved, and the group it named."""
+    named = tls13_selected_group(answer)
+    if named is not None:
+        return (Answer.NAMED, named) if named in offered else (Answer.NO_ANSWER, None)
+    return (Answer.REFUSED if answer.kind in REFUSALS else Answer.NO_ANSWER), None
+
+
+@dataclass(slots=True)
+class Tls13Evidence:
+    """Everything the TLS 1.3 answers proved: support, refusals and direct rank relations."""
+
+    supported: set[int] = field(default_factory=set)
+    refused: set[int] = field(default_factory=set)
+    relations: dict[tuple[int, int], Rank] = field(default_factory=dict)
+
+    def record(self, offered: Sequence[int], answer: HelloAnswer) -> tuple[Answer, int | None]:
+        """Learn from one answer to a hello listing ``offered`` in that order."""
+        outcome, named = read_answer(offered, answer)
+        if outcome is Answer.REFUSED:
+            self.refused.update(offered)
+        elif named is not None:
+            self.supported.add(named)
+            # RFC 8446 §4.2.7: the client's list is in its preference order. A server that let
+            # it decide within a tier would have named an earlier group of that tier.
+            before = True
+            for group in offered:
+                if group == named:
+                    before = False
+                elif before:
+                    self._relate(named, group, Rank.ABOVE)
+                else:
+                    self._relate(named, group, Rank.AT_LEAST)
+        return outcome, named
+
+    def record_support(self, answer: HelloAnswer, offered: Collection[int]) -> None:
+        """A hello with a real key share proves only that the group it got is supported."""
+        named = tls13_selected_group(answer)
+        if named is not None and named in offered:
+            self.supported.add(named)
+
+    def _relate(self, higher: int, lower: int, rank: Rank) -> None:
+        key = (higher, lower)
+        self.relations[key] = max(self.relations.get(key, Rank.UNRELATED), rank)
+
+    @property
+    def settled(self) -> set[int]:
+        return self.supported | self.refused
+
+    @property
+    def conflicting(self) -> set[int]:
+        """Groups both named and refused: a server whose answers do not fit together."""
+        return self.supported & self.refused
+
+    def closure(self) -> dict[tuple[int, int], Rank]:
+        """Relations implied by transitivity through supported groups (an unsupported one
+        outranks nothing), strict when any link is."""
+        ranks = dict(self.relations)
+        through = self.supported - self.refused
+        for middle in ALL_GROUPS:
+            if middle not in through:
+                continue
+            uppers = [(a, rank) for (a, b), rank in ranks.items() if b == middle and a != middle]
+            lowers = [(b, rank) for (a, b), rank in ranks.items() if a == middle and b != middle]
+            for upper, first in uppers:
+                for lower, second in lowers:
+                    if upper == lower:
+                        continue
+                    implied = Rank.ABOVE if Rank.ABOVE in (first, second) else Rank.AT_LEAST
+                    key = (upper, lower)
+                    ranks[key] = max(ranks.get(key, Rank.UNRELATED), implied)
+        return ranks
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """The tiers the evidence settles, best first, and why it stopped where it did."""
+
+    tiers: tuple[tuple[int, ...], ...]
+    inconsistent: bool  # answers contradict any ranking in tiers: nothing is ranked
+    leaderless: bool  # stopped because no remaining group is known to rank above the rest
+
+
+def rank_groups(evidence: Tls13Evidence) -> Ranking:
+    """The longest run of top tiers the evidence determines.
+
+    A tier is settled when one group ranks at least as high as every group left, the groups
+    that rank at least as high as it share its tier, and it ranks strictly above all others,
+    including groups whose support is unknown (had they been supported they could sit anywhere).
+    """
+    ranks = evidence.closure()
+    supported = evidence.supported - evidence.refused
+    unsettled = set(ALL_GROUPS) - evidence.settled
+    if evidence.conflicting or any(
+        ranks.get((a, b)) is Rank.ABOVE and (b, a) in ranks for a in supported for b in supported
+    ):
+        return Ranking((), inconsistent=True, leaderless=False)
+
+    def at_least(a: int, b: int) -> bool:
+        return ranks.get((a, b), Rank.UNRELATED) >= Rank.AT_LEAST
+
+    remaining = set(supported)
+    tiers: list[tuple[int, ...]] = []
+    while remaining:
+        leader = next(
+            (a for a in report_order(remaining) if all(at_least(a, b) for b in remaining - {a})),
+            None,
+        )
+        if leader is None:
+            return Ranking(tuple(tiers), inconsistent=False, leaderless=True)
+        tier = {leader} | {b for b in remaining if at_least(b, leader)}
+        below = (remaining - tier) | unsettled
+        if any(ranks.get((leader, c)) is not Rank.ABOVE for c in below):
+            break
+        tiers.append(report_order(tier))
+        remaining -= tier
+    return Ranking(tuple(tiers), inconsistent=False, leaderless=False)
+
+
+def tie_checks(evidence: Tls13Evidence) -> list[tuple[int, ...]]:
+    """Hellos that settle ``a ranks at least as high as b`` into "same tier" or "above".
+
+    For each tier known so far, the groups it was seen beating only by our listing order are
+    listed first and one member of the tier last: if that member is still named it ranks
+    strictly above them all, otherwise the group named shares its tier.
+    """
+    ranks = evidence.closure()
+    supported = report_order(evidence.supported - evidence.refused)
+    covered: set[int] = set()
+    checks: list[tuple[int, ...]] = []
+    for group in supported:
+        if group in covered:
+            continue
+        same_tier = {
+            other
+            for other in supported
+            if other == group or ((group, other) in ranks and (other, group) in ranks)
+        }
+        covered |= same_tier
+        open_below = [
+            other
+            for other in supported
+            if other not in same_tier
+            and ranks.get((group, other)) is Rank.AT_LEAST
+            and (other, group) not in ranks
+        ]
+        if open_below:
+            checks.append((*listing(open_below), group))
+    return checks
+
+
+@dataclass(slots=True)
+class Chain:
+    """Hellos that search one run of EXPECTED_ORDER, a round at a time.
+
+    Each hello offers what is unsettled of the run plus every group of the later runs not yet
+    refused: a group of the run named there ranks above the later runs too, which places whole
+    runs against each other. Once a later group is named instead, what is left of the run may be
+    unsupported or merely ranked lower, so it is offered alone until named or refused.
+    """
+
+    members: tuple[int, ...]
+    later: tuple[int, ...]
+    first_round: int
+    alone: bool = False
+    done: bool = False
+
+    def offer(self, round_number: int, evidence: Tls13Evidence) -> tuple[int, ...] | None:
+        if self.done or round_number < self.first_round:
+            return None
+        settled = evidence.settled
+        unsettled = [group for group in self.members if group not in settled]
+        if not unsettled:
+            self.done = True
+            return None
+        if self.alone:
+            return listing(unsettled)
+        return listing(
+            [*unsettled, *(group for group in self.later if group not in evidence.refused)]
+        )
+
+    def advance(self, outcome: Answer, named: int | None) -> None:
+        if outcome is not Answer.NAMED:
+            self.done = True  # refused: all settled; no answer: the rest stays unknown
+        elif named not in self.members:
+            if self.alone:
+                self.done = True
+            self.alone = True
+
+
+def _chains() -> list[Chain]:
+    return [
+        Chain(
+            members=members,
+            later=EXPECTED_ORDER[EXPECTED_ORDER.index(members[-1]) + 1 :],
+            first_round=first_round,
+        )
+        for members, first_round in _RUNS
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Tls13Groups:
-    """What the TLS 1.3 hellos found; ``preference`` is empty unless the server ranks groups."""
+    """What the TLS 1.3 hellos found; ``tiers`` hold the ranked groups, ``unranked`` the
+    supported groups whose place was not settled (empty when the client's order decides)."""
 
     support: dict[int, Support]
-    preference: tuple[int, ...]
     preference_kind: str
     tiers: tuple[tuple[int, ...], ...]
+    unranked: tuple[int, ...]
     browser_group: int | None
     browser_retry: bool | None
 
     @classmethod
     def untested(cls) -> Tls13Groups:
-        return cls(dict.fromkeys(ALL_GROUPS, Support.NOT_TESTED), (), UNKNOWN, (), None, None)
+        return cls(dict.fromkeys(ALL_GROUPS, Support.NOT_TESTED), UNKNOWN, (), (), None, None)
 
     @classmethod
     def measure(cls, hellos: HelloPool, server_name: str | None) -> Tls13Groups:
         browser = hellos.submit(browser_hello(server_name))
-        ranking = rank_tls13_groups(hellos, server_name, ALL_GROUPS)
-        supported = ranking.order
-        support = {
-            group: Support.SUPPORTED if group in supported else ranking.verdict_for_the_rest
-            for group in ALL_GROUPS
-        }
-        tiers = ranking.tiers
-        kind = preference_kind(tiers, supported)
-        preference = () if kind in {CLIENT, UNKNOWN} else tuple(g for tier in tiers for g in tier)
+        evidence = search_tls13_groups(hellos, server_name, browser)
         browser_group, browser_retry = browser_cost(browser.result())
-        ranked = () if kind in {CLIENT, UNKNOWN} else tiers
-        return cls(support, preference, kind, ranked, browser_group, browser_retry)
+        support = {group: _verdict(group, evidence) for group in ALL_GROUPS}
+        supported = report_order(evidence.supported - evidence.refused)
+        ranking = rank_groups(evidence)
+        kind = preference_kind(ranking, supported)
+        tiers = () if kind in {CLIENT, UNKNOWN} else ranking.tiers
+        if kind == SINGLE:
+            tiers = (supported,)
+        ranked = {group for tier in tiers for group in tier}
+        unranked = () if kind == CLIENT else tuple(g for g in supported if g not in ranked)
+        return cls(support, kind, tiers, unranked, browser_group, browser_retry)
 
 
-@dataclass(frozen=True, slots=True)
-class Tls13Ranking:
-    """What elimination found: the groups picked, in order, and the server's tiers."""
-
-    order: tuple[int, ...]
-    tiers: tuple[tuple[int, ...], ...]
-    verdict_for_the_rest: Support  # NOT_SUPPORTED when the server refused them, else UNKNOWN
-
-
-def rank_tls13_groups(
-    hellos: HelloPool, server_name: str | None, candidates: Sequence[int]
-) -> Tls13Ranking:
-    """Support and preference from one elimination over ``candidates``.
-
-    Offer every remaining group with empty key shares, drop the one the HelloRetryRequest
-    names, repeat until the server refuses: the picks are exactly the supported groups, in the
-    order the server picks them when the client lists groups as we do (one hello per supported
-    group, plus the refusal). Whether two neighbours share a tier is asked by listing the later
-    one first: a server that still picks the earlier one ranks it higher. Those pair checks
-    run while the elimination goes on. Tiers are empty when the answers do not fit together.
-    """
-    order: list[int] = []
-    pair_checks: list[concurrent.futures.Future[HelloAnswer]] = []
-    remaining = list(candidates)
-    rest = Support.NOT_SUPPORTED
-    while remaining:
-        answer = hellos.exchange(tls13_groups_hello(server_name, remaining))
-        picked = tls13_selected_group(answer)
-        if picked is None:
-            # A refusal means none of the rest is usable; silence proves nothing.
-            rest = Support.NOT_SUPPORTED if answer.kind in REFUSALS else Support.UNKNOWN
+def search_tls13_groups(
+    hellos: HelloPool,
+    server_name: str | None,
+    browser: concurrent.futures.Future[HelloAnswer] | None = None,
+) -> Tls13Evidence:
+    """Rounds of parallel hellos: the run chains, then checks that split ties from strict
+    ranks, then (once every chain is done) an offer of the groups no answer has ordered yet.
+    Each round waits for the one before; the browser hello, if given, joins the first."""
+    evidence = Tls13Evidence()
+    chains = _chains()
+    for round_number in range(1, MAX_TLS13_ROUNDS + 1):
+        offers: dict[tuple[int, ...], list[Chain]] = {}
+        for chain in chains:
+            offered = chain.offer(round_number, evidence)
+            if offered is not None:
+                offers.setdefault(offered, []).append(chain)
+        for check in tie_checks(evidence):
+            offers.setdefault(check, [])
+        if all(chain.done for chain in chains):
+            ranking = rank_groups(evidence)
+            if ranking.leaderless:
+                ranked = {group for tier in ranking.tiers for group in tier}
+                unordered = evidence.supported - evidence.refused - ranked
+                offers.setdefault(listing(unordered), [])
+        if not offers:
             break
-        if picked not in remaining:  # a group we did not offer: a broken server
-            rest = Support.UNKNOWN
-            break
-        if order:
-            pair_checks.append(hellos.submit(tls13_groups_hello(server_name, (picked, order[-1]))))
-        order.append(picked)
-        remaining.remove(picked)
-    return Tls13Ranking(tuple(order), _tiers(order, pair_checks), rest)
+        answers = hellos.exchange_all([tls13_groups_hello(server_name, o) for o in offers])
+        if browser is not None:
+            evidence.record_support(browser.result(), BROWSER_HELLO_GROUPS)
+            browser = None
+        for (offered, owners), answer in zip(offers.items(), answers, strict=True):
+            outcome, named = evidence.record(offered, answer)
+            for chain in owners:
+                chain.advance(outcome, named)
+    return evidence
 
 
-def _tiers(
-    order: Sequence[int], pair_checks: Sequence[concurrent.futures.Future[HelloAnswer]]
-) -> tuple[tuple[int, ...], ...]:
-    if not order:
-        return ()
-    tiers: list[list[int]] = [[order[0]]]
-    for higher, lower, check in zip(order[:-1], order[1:], pair_checks, strict=True):
-        picked = tls13_selected_group(check.result())
-        if picked == lower:
-            tiers[-1].append(lower)
-        elif picked == higher:
-            tiers.append([lower])
-        else:
-            return ()
-    return tuple(tuple(tier) for tier in tiers)
+def _verdict(group: int, evidence: Tls13Evidence) -> Support:
+    if group in evidence.conflicting:
+        return Support.UNKNOWN
+    if group in evidence.supported:
+        return Support.SUPPORTED
+    if group in evidence.refused:
+        return Support.NOT_SUPPORTED
+    return Support.UNKNOWN
 
 
-def preference_kind(tiers: Sequence[Sequence[int]], supported: Sequence[int]) -> str:
-    """``server`` (strict order), ``client``, ``tiered``, ``single`` or ``unknown``."""
+def preference_kind(ranking: Ranking, supported: Sequence[int]) -> str:
+    """``server`` (strict order), ``client``, ``tiered``, ``single`` or ``unknown``, judged on
+    the tiers the answers settled."""
     if len(supported) == 1:
         return SINGLE
-    if not tiers:
+    if ranking.inconsistent or not ranking.tiers:
         return UNKNOWN
-    if len(tiers) == 1:
+    if len(ranking.tiers) == 1 and len(ranking.tiers[0]) == len(supported):
         return CLIENT
-    if all(len(tier) == 1 for tier in tiers):
+    if all(len(tier) == 1 for tier in ranking.tiers):
         return SERVER
     return TIERED
 
@@ -383,20 +646,6 @@ def tls12_hello(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Tls12Groups:
-    """TLS 1.2 verdicts for the ECDHE curves and the ffdhe groups, and the DHE prime size."""
-
-    support: dict[int, Support]
-    dhe_prime_bits: int | None
-
-    @classmethod
-    def measure(cls, hellos: HelloPool, server_name: str | None) -> Tls12Groups:
-        curves = probe_tls12_curves(hellos, server_name)
-        dhe_prime_bits, ffdhe = probe_tls12_dhe(hellos, server_name)
-        return cls({**curves, **ffdhe}, dhe_prime_bits)
-
-
 def probe_tls12_curves(hellos: HelloPool, server_name: str | None) -> dict[int, Support]:
     """Each ECDHE curve, offered with ECDHE-only suites and read back from ServerKeyExchange.
 
@@ -404,7 +653,8 @@ def probe_tls12_curves(hellos: HelloPool, server_name: str | None) -> dict[int, 
     secp384r1 is refused by a P-256 server although it does ECDHE on secp384r1. There each
     other curve is offered first and the certificate's curve second; a server that then picks
     the certificate's curve proves the first unsupported only if it follows the client's order,
-    which the same all-curves offer in reverse order shows. Otherwise the verdict is unknown.
+    which the same all-curves offer in reverse order shows (sent only when a pick needs it).
+    Otherwise the verdict is unknown. Depth: 2 connections, 3 when the reverse offer is needed.
     """
     every_curve = hellos.exchange(
         tls12_hello(server_name, TLS12_ECDHE_SUITES, TLS12_CURVES), ReadUntil.FIRST_FLIGHT
@@ -430,25 +680,29 @@ def probe_tls12_curves(hellos: HelloPool, server_name: str | None) -> dict[int, 
         )
         for curve in to_test
     ]
-    reverse = None
-    if coupled is not None:
-        reverse = hellos.submit(
+    answers = hellos.exchange_all(specs, ReadUntil.FIRST_FLIGHT)
+    picks = []
+    for answer in answers:
+        exchange = read_tls12_key_exchange(answer)
+        picks.append(exchange.curve if exchange is not None else None)
+    reversed_curve = None
+    if coupled is not None and any(
+        pick == coupled != curve for curve, pick in zip(to_test, picks, strict=True)
+    ):
+        reverse = hellos.exchange(
             tls12_hello(server_name, TLS12_ECDHE_SUITES, TLS12_CURVES[::-1]),
             ReadUntil.FIRST_FLIGHT,
         )
-    answers = hellos.exchange_all(specs, ReadUntil.FIRST_FLIGHT)
-    reversed_pick = read_tls12_key_exchange(reverse.result()) if reverse is not None else None
-    reversed_curve = reversed_pick.curve if reversed_pick is not None else None
+        reversed_pick = read_tls12_key_exchange(reverse)
+        reversed_curve = reversed_pick.curve if reversed_pick is not None else None
     follows_client_order = reversed_curve is not None and reversed_curve != baseline.curve
     support = {baseline.curve: Support.SUPPORTED}
-    for curve, answer in zip(to_test, answers, strict=True):
-        exchange = read_tls12_key_exchange(answer)
-        picked = exchange.curve if exchange is not None else None
+    for curve, answer, picked in zip(to_test, answers, picks, strict=True):
         if picked == curve or reversed_curve == curve:
             support[curve] = Support.SUPPORTED
         elif coupled is not None and coupled != curve and picked == coupled:
             support[curve] = Support.NOT_SUPPORTED if follows_client_order else Support.UNKNOWN
-        elif exchange is None and answer.kind in REFUSALS and not coupling_unknown:
+        elif picked is None and answer.kind in REFUSALS and not coupling_unknown:
             support[curve] = Support.NOT_SUPPORTED
         else:
             support[curve] = Support.UNKNOWN

@@ -8,26 +8,36 @@ tiers; OpenSSL 4.0 negotiates RFC 7919 groups in TLS 1.2) the test says so.
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
 
+import jsonschema
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from rich.console import Console
 
 from httpsaudit.net.raw_hello import AnswerKind
 from httpsaudit.probes.groups import (
+    EXPECTED_ORDER,
     FFDHE_GROUPS,
     TLS12_ECDHE_SUITES,
     GroupsProbe,
     ffdhe_prime,
     tls12_hello,
 )
+from httpsaudit.probes.hellos import ALL_GROUPS
 from httpsaudit.probes.versions import VersionsProbe
-from httpsaudit.results import GroupsResult, ProbeStatus, Support
+from httpsaudit.report.json import load_schema
+from httpsaudit.report.json import render as json_report
+from httpsaudit.report.terminal import render
+from httpsaudit.results import GroupsResult, ProbeId, ProbeStatus, Support
 from httpsaudit.tls.codes import NamedGroup, name_of
 from tests.pki import Issued, TestPKI
 from tests.probe_context import make_context, run_probe_on
 from tests.pyopenssl_server import PyOpenSSLServer
-from tests.servers import OpenSSLServer, require_binary
+from tests.scanning import scan_local
+from tests.servers import NginxServer, OpenSSLServer, require_binary
 
 ML_KEM_HYBRIDS = ("X25519MLKEM768", "SecP256r1MLKEM768", "SecP384r1MLKEM1024")
 FFDHE = ("ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192")
@@ -83,9 +93,12 @@ def test_openssl_30_default_groups(pki: TestPKI) -> None:
     assert having(result, "tls12", Support.NOT_SUPPORTED) == set(FFDHE)
     assert having(result, "tls12", Support.NOT_TESTED) == set(ML_KEM_HYBRIDS)
     assert result.dhe_prime_bits == 2048
-    # And the budget: 10 picks + 1 refusal to find and rank 10 groups, 9 pair checks, 1 browser
-    # hello; TLS 1.2: all curves, 4 single curves, 1 DHE offer
-    assert connections == 11 + 9 + 1 + 1 + 4 + 1
+    # And the whole order is settled: no group is left unranked
+    assert result.tls13_unranked_groups == ()
+    # And the budget: TLS 1.3 takes 11 hellos in 3 rounds (one per group, one refusal for the
+    # hybrids; every group named was listed last, so no tie check) and the browser hello;
+    # TLS 1.2: all curves, 4 single curves, 1 DHE offer
+    assert connections == 11 + 1 + 1 + 4 + 1
 
 
 def test_groups_restricted_to_p256_and_p384(pki: TestPKI) -> None:
@@ -105,7 +118,72 @@ def test_groups_restricted_to_p256_and_p384(pki: TestPKI) -> None:
     # And a browser sending only an x25519 share pays a HelloRetryRequest for P-256
     assert result.browser_hello_group == "secp256r1"
     assert result.browser_hello_retry is True
-    assert connections == 3 + 1 + 1 + 1 + 4 + 1
+    # And the budget: TLS 1.3 takes 8 hellos in 3 rounds (5 refusals) and the browser hello;
+    # TLS 1.2 as above
+    assert connections == 8 + 1 + 1 + 4 + 1
+
+
+def test_nginx_default_groups_within_the_budget(pki: TestPKI) -> None:
+    # Given nginx with OpenSSL 3.0's default groups and an ECDSA P-256 certificate
+    with NginxServer("basic", pki.ecdsa_p256) as server:
+        result, connections = measure(server.port, pki)
+    # Then every group and the whole order are found, as with s_server
+    assert having(result, "tls13", Support.SUPPORTED) == {*TLS12_CURVE_NAMES, *FFDHE}
+    assert having(result, "tls13", Support.NOT_SUPPORTED) == set(ML_KEM_HYBRIDS)
+    assert result.tls13_preference_kind == "server"
+    assert result.tls13_preference == OPENSSL_30_DEFAULT_ORDER
+    assert result.tls13_unranked_groups == ()
+    assert having(result, "tls12", Support.SUPPORTED) == set(TLS12_CURVE_NAMES)
+    assert result.dhe_prime_bits is None
+    # And within 20 connections: 12 for TLS 1.3 (browser hello included); for TLS 1.2 all
+    # curves, 4 single curves beside the certificate's P-256, DHE with and without ffdhe groups
+    assert connections == 12 + 1 + 4 + 2
+
+
+def test_order_against_the_expected_one_is_ranked_only_as_far_as_settled(pki: TestPKI) -> None:
+    # Given s_server ranking groups in nearly the reverse of the usual order
+    result, connections = with_openssl(pki.rsa2048, pki, "-groups", "X448:P-521:P-384:P-256:X25519")
+    # Then every group is found
+    assert having(result, "tls13", Support.SUPPORTED) == {
+        "x448",
+        "secp521r1",
+        "secp384r1",
+        "secp256r1",
+        "x25519",
+    }
+    # But within the rounds allowed only x448 is proven to rank above all the others: the rest
+    # is reported unranked, not in a guessed order
+    assert result.tls13_preference_kind == "server"
+    assert result.tls13_preference == ("x448",)
+    assert result.tls13_preference_tiers == (("x448",),)
+    assert result.tls13_unranked_groups == ("x25519", "secp256r1", "secp384r1", "secp521r1")
+    # And the budget: 11 hellos in 4 rounds for TLS 1.3 (2 of them tie checks) and the browser
+    # hello; TLS 1.2: all curves, 4 single curves, 1 DHE offer
+    assert connections == 11 + 1 + 1 + 4 + 1
+
+
+def test_unranked_groups_are_reported_apart_from_the_order(pki: TestPKI) -> None:
+    # Given the scan of that server, groups only
+    with OpenSSLServer(pki.rsa2048, "-groups", "X448:P-521:P-384:P-256:X25519") as server:
+        scanned = scan_local(
+            server.port, ca_file=pki.root_path, only_probes=frozenset({ProbeId.GROUPS})
+        )
+    # When it is reported in JSON and in the terminal
+    document = json.loads(json_report(scanned))
+    output = io.StringIO()
+    render(scanned, Console(file=output, width=100, color_system=None))
+    lines = output.getvalue().splitlines()
+    # Then the JSON report is valid and names the unranked groups beside the ranked one
+    jsonschema.validate(document, load_schema())
+    groups = document["probes"]["groups"]["result"]
+    assert groups["tls13_preference"] == ["x448"]
+    assert groups["tls13_unranked_groups"] == ["x25519", "secp256r1", "secp384r1", "secp521r1"]
+    # And the terminal shows them after the order, as not ordered
+    row = next(index for index, line in enumerate(lines) if "TLS 1.3 preference" in line)
+    assert " ".join(lines[row].split()) == "TLS 1.3 preference x448 (in the server's order)"
+    assert lines[row + 1].strip() == (
+        "then, in an order not determined: x25519, secp256r1, secp384r1, secp521r1"
+    )
 
 
 @pytest.mark.parametrize("server_preference", [(), ("-serverpref",)])
@@ -143,8 +221,9 @@ def test_tls12_ecdsa_p256_certificate_coupling(pki: TestPKI) -> None:
     assert result.tls13_preference == ()
     assert result.browser_hello_group is None
     assert result.browser_hello_retry is None
-    # And the budget: all curves both ways, 4 single curves, DHE with and without ffdhe groups
-    assert connections == 2 + 4 + 2
+    # And the budget: all curves, 4 single curves (each picked its own curve, so the offer in
+    # reverse order is not needed), DHE with and without ffdhe groups
+    assert connections == 1 + 4 + 2
 
 
 def test_tls12_ecdsa_restricted_curves_in_client_order(pki: TestPKI) -> None:
@@ -227,9 +306,12 @@ def test_pyopenssl_server_offers_x25519mlkem768_and_costs_browsers_a_retry(pki: 
         "ffdhe3072",
     }
     assert result.dhe_prime_bits == 2048
-    # And the budget: 9 picks + 1 refusal, 8 pair checks, 1 browser hello for TLS 1.3;
-    # 1 + 4 curves and 1 + 4 ffdhe for TLS 1.2
-    assert connections == 10 + 8 + 1 + 10
+    # And the whole order is settled within the rounds allowed
+    assert result.tls13_unranked_groups == ()
+    # And the budget: 16 hellos in 4 rounds for TLS 1.3 (5 of them tie checks: a group named
+    # before another of its tier is offered after it), 1 browser hello; 1 + 4 curves and
+    # 1 + 4 ffdhe for TLS 1.2
+    assert connections == 16 + 1 + 10
 
 
 def test_pyopenssl_server_with_one_curve(pki: TestPKI) -> None:
@@ -261,6 +343,12 @@ def test_pyopenssl_server_negotiates_x25519mlkem768_in_full_handshakes(pki: Test
     assert connection.tls.group == "X25519MLKEM768"
     assert connection.tls.hello_retry_request is False
     assert connection.http.status == 200
+
+
+def test_expected_order_covers_every_group_tested() -> None:
+    # Given the order the TLS 1.3 hellos are built around, and the groups the probe reports
+    # Then each group appears in it exactly once: a group left out would never be searched
+    assert sorted(EXPECTED_ORDER) == sorted(ALL_GROUPS)
 
 
 @pytest.mark.parametrize("group", FFDHE_GROUPS, ids=lambda group: name_of(NamedGroup, group))
