@@ -1,13 +1,17 @@
 """OCSP stapling: does the server staple a response (RFC 6066 §8 in TLS 1.2, RFC 8446 §4.4.2.1
 in TLS 1.3), from which connection on, and would a client accept what it staples (RFC 6960)?
 
-Servers fetch their staple lazily (nginx asks its responder only when a client first wants one),
-so each version gets up to ``STAPLING_ATTEMPTS_PER_VERSION`` handshakes, stopping at the first
-staple. A leaf without an OCSP responder URL gets one handshake per version: no server can fetch
-a staple for it, and one handshake still records a staple configured from a file.
+Servers fetch their staple lazily (nginx asks its responder only when a client first wants one,
+answers that handshake without a staple, and staples once the answer is in), so TLS 1.2 and
+TLS 1.3 are asked side by side, a round at a time: a version stops at its first staple, and one
+without gets ``STAPLING_ATTEMPTS_PER_VERSION`` handshakes in all (the one that set the fetch off
+and one after it). A version still without a staple after another version stapled gets one more
+handshake, so "not in this version" always means "not even once the server had a staple". A
+leaf without an OCSP responder URL gets one handshake per version: no server can fetch a staple
+for it, and one handshake still records a staple configured from a file.
 
-Connections: at most 3 per offered version (TLS 1.2, then TLS 1.3), so 6 at most; 2 when both
-versions staple at once; 1 per version for a leaf without an OCSP URL. Every connection ends
+Connections: 2, one round, when both versions staple at once; 4 in two rounds for a lazy stapler
+or one that never staples; 1 per version for a leaf without an OCSP URL. Every connection ends
 with close_notify.
 
 The first staple is verified against the chain sent on its own connection: its status, the
@@ -19,6 +23,7 @@ and its validity window. Every reason a client would reject it becomes a sentenc
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import math
 from collections.abc import Sequence
@@ -48,9 +53,9 @@ from httpsaudit.tls.certificates import load_certificate
 from httpsaudit.tls.codes import ProtocolVersion
 
 # Handshakes per version before "does not staple": nginx answers the handshake that triggers
-# its responder fetch without a staple, and staples once the answer is in (a responder round
-# trip later). Three covers a fetch slower than one of our handshakes without hammering.
-STAPLING_ATTEMPTS_PER_VERSION = 3
+# its responder fetch without a staple and staples once the answer is in, a responder round trip
+# later; the next round of handshakes comes at least two round trips to the server after that.
+STAPLING_ATTEMPTS_PER_VERSION = 2
 # A leaf without an OCSP URL: nothing to fetch, so waiting for a lazy fetch is pointless.
 ATTEMPTS_WITHOUT_RESPONDER = 1
 # Clock skew forgiven on thisUpdate and nextUpdate, as OpenSSL's OCSP_check_validity is called
@@ -68,7 +73,8 @@ _VERSIONS = (ProtocolVersion.TLSv1_2, ProtocolVersion.TLSv1_3)
 
 
 class OcspProbe:
-    """Asks for a staple on up to 3 handshakes per version and verifies the first one."""
+    """Asks for a staple in TLS 1.2 and 1.3 side by side, at most 2 rounds (3 when only one
+    version stapled late), and verifies the first staple."""
 
     probe_id = ProbeId.OCSP
     requires: tuple[ProbeId, ...] = (ProbeId.CONNECTION, ProbeId.VERSIONS, ProbeId.CERTIFICATE)
@@ -82,13 +88,16 @@ class OcspProbe:
         per_version = (
             STAPLING_ATTEMPTS_PER_VERSION if leaf.ocsp_urls else ATTEMPTS_WITHOUT_RESPONDER
         )
-        attempts = _Attempts()
+        attempts = _Attempts(support=dict.fromkeys(offered, Support.UNKNOWN))
         try:
-            for version in offered:
-                attempts.support[version] = Support.UNKNOWN  # until its handshakes tell
-                attempts.support[version] = _staple_for_version(
-                    context, version, per_version, attempts
-                )
+            with concurrent.futures.ThreadPoolExecutor(
+                len(offered), thread_name_prefix="ocsp"
+            ) as pool:
+                while due := attempts.due(per_version):
+                    futures = [pool.submit(_attempt, context, version) for version in due]
+                    attempts.record_round(
+                        due, [future.result() for future in futures], context.deadline.expired
+                    )
         except HttpsAuditError as exc:  # only when the scan's deadline ran out
             raise ProbeFailed(exc, _result(leaf, attempts)) from exc
         result = _result(leaf, attempts)
@@ -102,44 +111,95 @@ class OcspProbe:
 
 @dataclass(slots=True)
 class _Attempts:
-    """Handshakes so far, all versions together, and the first staple with its chain."""
+    """Handshakes so far, all versions together, and the first staple with its chain.
 
+    Handshakes are numbered round by round, TLS 1.2 before TLS 1.3 within a round, so the
+    numbers do not depend on which of two parallel handshakes finished first.
+    """
+
+    support: dict[ProtocolVersion, Support]
     tried: int = 0
     first_stapled: int | None = None
     staple: bytes | None = None
     chain: tuple[bytes, ...] = ()
-    support: dict[ProtocolVersion, Support] = field(default_factory=dict)
     first_error: HttpsAuditError | None = None
+    made: dict[ProtocolVersion, int] = field(default_factory=dict)
+    # Set for a version once one of its handshakes started after another version's staple.
+    asked_after_a_staple: set[ProtocolVersion] = field(default_factory=set)
+    pending: set[ProtocolVersion] = field(default_factory=set)  # may still staple
+
+    def __post_init__(self) -> None:
+        self.pending = set(self.support)
+
+    def due(self, allowed: int) -> list[ProtocolVersion]:
+        """The versions to ask again in the next round, in _VERSIONS order."""
+        stapled_elsewhere = self.staple is not None
+        return [
+            version
+            for version in _VERSIONS
+            if version in self.pending
+            and (
+                self.made.get(version, 0) < allowed
+                or (stapled_elsewhere and version not in self.asked_after_a_staple)
+            )
+        ]
+
+    def record_round(
+        self,
+        versions: Sequence[ProtocolVersion],
+        outcomes: Sequence[_Outcome],
+        deadline_expired: bool,
+    ) -> None:
+        """Fold one round's handshakes in; raise the first error if the deadline ran out."""
+        stapled_before = self.staple is not None
+        if deadline_expired:
+            for version in versions:
+                if version in self.pending:
+                    self.support[version] = Support.UNKNOWN  # its handshakes were cut short
+        for version, outcome in zip(versions, outcomes, strict=True):
+            self.tried += 1
+            self.made[version] = self.made.get(version, 0) + 1
+            if stapled_before:
+                self.asked_after_a_staple.add(version)
+            if isinstance(outcome, HttpsAuditError):
+                if deadline_expired:
+                    raise outcome
+                # A refusal now, after the versions probe saw this version work: say unknown.
+                if self.first_error is None:
+                    self.first_error = outcome
+                self._close(version, Support.UNKNOWN)
+                continue
+            negotiated, staple, chain = outcome
+            if negotiated != version.label:
+                self._close(version, Support.UNKNOWN)
+            elif staple:
+                if self.staple is None:
+                    self.staple, self.chain = staple, chain
+                    self.first_stapled = self.tried
+                self._close(version, Support.SUPPORTED)
+            else:
+                self.support[version] = Support.NOT_SUPPORTED  # unless a later round staples
+
+    def _close(self, version: ProtocolVersion, support: Support) -> None:
+        self.support[version] = support
+        self.pending.discard(version)
 
 
-def _staple_for_version(
-    context: ProbeContext, version: ProtocolVersion, allowed: int, attempts: _Attempts
-) -> Support:
-    """Handshakes asking for a staple until one comes or ``allowed`` are spent."""
+_Outcome = tuple[str, bytes, tuple[bytes, ...]] | HttpsAuditError
+
+
+def _attempt(context: ProbeContext, version: ProtocolVersion) -> _Outcome:
+    """One handshake in ``version`` asking for a staple; an error is returned, not raised,
+    so the other version's handshake of the same round still counts."""
     config = (
         context.client.variant(max_version="TLSv1.2")
         if version is ProtocolVersion.TLSv1_2
         else None
     )
-    for _ in range(allowed):
-        attempts.tried += 1
-        try:
-            negotiated, staple, chain = _handshake(context, config)
-        except HttpsAuditError as exc:
-            if context.deadline.expired:
-                raise
-            # A refusal now, after the versions probe saw this version work: say unknown.
-            if attempts.first_error is None:
-                attempts.first_error = exc
-            return Support.UNKNOWN
-        if negotiated != version.label:
-            return Support.UNKNOWN
-        if staple:
-            if attempts.staple is None:
-                attempts.staple, attempts.chain = staple, chain
-                attempts.first_stapled = attempts.tried
-            return Support.SUPPORTED
-    return Support.NOT_SUPPORTED
+    try:
+        return _handshake(context, config)
+    except HttpsAuditError as exc:
+        return exc
 
 
 def _handshake(

@@ -540,9 +540,6 @@ def lifetime_over_maximum(scan: ScanResult, context: CheckContext) -> Verdict:
 
 # -- OCSP stapling ---------------------------------------------------------------------------
 
-# The probe's versions, in the order it tries them: a staple is fetched once for all.
-_STAPLING_ORDER = ("TLSv1.2", "TLSv1.3")
-
 
 def _stapling(ocsp: OcspResult) -> dict[str, Support]:
     return {"TLSv1.2": ocsp.tls12_stapled, "TLSv1.3": ocsp.tls13_stapled}
@@ -562,7 +559,7 @@ def ocsp_not_stapled(scan: ScanResult, context: CheckContext) -> Verdict:
     """The leaf names an OCSP responder, and the server staples no answer from it.
 
     A server that fetches lazily may miss the first handshakes, so a version is blamed only
-    when it went without after an earlier one had a staple to send.
+    when it still went without after another version had stapled.
     """
     ocsp = _ocsp(scan)
     evidence = _stapling_evidence(ocsp)
@@ -578,14 +575,11 @@ def ocsp_not_stapled(scan: ScanResult, context: CheckContext) -> Verdict:
         if Support.NOT_SUPPORTED not in _stapling(ocsp).values():
             return Verdict.not_applicable("no handshake could ask for a staple", evidence)
         return Verdict.failed(evidence)
-    stapled_before = False
-    missing: list[str] = []
-    for version in _STAPLING_ORDER:
-        support = _stapling(ocsp)[version]
-        if support is Support.SUPPORTED:
-            stapled_before = True
-        elif support is Support.NOT_SUPPORTED and stapled_before:
-            missing.append(version)
+    # The probe asks a version again after another one stapled: a version still without a
+    # staple then had one to send and did not (a lazy fetch is over by then).
+    missing = [
+        version for version, support in _stapling(ocsp).items() if support is Support.NOT_SUPPORTED
+    ]
     if not missing:
         return Verdict.passed(evidence)
     message = Localized(

@@ -1,7 +1,8 @@
 """OCSP stapling against real servers: ``openssl s_server -status_file`` with responses made at
 test time (good, revoked, unknown, stale, wrongly signed, about another certificate, not OCSP at
 all), nginx with ``ssl_stapling_file`` and with a lazily fetched staple, servers that do not
-staple, and leaves with must-staple or without any revocation pointer.
+staple, pyOpenSSL servers that staple in one version only, and leaves with must-staple or without
+any revocation pointer.
 
 s_server reads its status file on every handshake and nginx its stapling file at start, so a
 server per test, fed the DER written just before, is all the state there is.
@@ -15,6 +16,7 @@ import math
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from OpenSSL import SSL
 
 from httpsaudit.probes.certificate import CertificateProbe
 from httpsaudit.probes.ocsp import (
@@ -46,6 +49,7 @@ from httpsaudit.results import (
 from httpsaudit.scan import run_probe
 from tests.pki import CRL_URL, OCSP_URL, Issued, TestPKI, hollow_ocsp_response
 from tests.probe_context import make_context, run_probe_on
+from tests.pyopenssl_server import PyOpenSSLServer
 from tests.servers import (
     MAX_REQUEST_HEAD_BYTES,
     DelayProxy,
@@ -55,13 +59,13 @@ from tests.servers import (
     _ThreadedTcpServer,
 )
 
-# Both versions offered and none stapling: every handshake allowed is spent.
+# Both versions offered and none stapling: every handshake allowed is spent, in two rounds.
 ALL_ATTEMPTS = 2 * STAPLING_ATTEMPTS_PER_VERSION
 INTERMEDIATE = "CN=httpsaudit Test Intermediate,O=httpsaudit test lab"
 # Fixed stand-in for random bytes, so the test is the same on every run.
 NOT_A_BASIC_RESPONSE = hashlib.sha512(b"httpsaudit: not an OCSP BasicOCSPResponse").digest()
 # The lazy-fetch test: each chunk through the proxy waits this long, so a staple the responder
-# releases when our second handshake connects is in nginx well before that ClientHello is.
+# releases when our second round connects is in nginx well before those ClientHellos are.
 ONE_WAY_DELAY_MS = 100
 # How often the held responder looks at its release condition.
 RELEASE_POLL_S = 0.005
@@ -513,19 +517,20 @@ def test_missing_intermediate_leaves_issuer_and_signer_unchecked(
 # -- Not stapling, must-staple, no revocation info -------------------------------------------
 
 
-def test_server_without_stapling_is_asked_three_times_per_version(pki: TestPKI) -> None:
+def test_server_without_stapling_is_asked_twice_per_version(pki: TestPKI) -> None:
     # Given s_server with no status file
     with OpenSSLServer(pki.ecdsa_p256) as server:
         # When the probe runs
         outcome = ocsp_on(server.port, pki)
-    # Then every allowed handshake was spent, and none brought a staple
+    # Then every allowed handshake was spent (a first round and one retry round, both versions
+    # side by side), and none brought a staple
     result = result_of(outcome)
     assert (result.tls12_stapled, result.tls13_stapled) == (
         Support.NOT_SUPPORTED,
         Support.NOT_SUPPORTED,
     )
     assert (result.connections_tried, result.first_stapled_connection) == (ALL_ATTEMPTS, None)
-    assert outcome.connections == ALL_ATTEMPTS == 6
+    assert outcome.connections == ALL_ATTEMPTS == 4
     assert result.response is None
     # And the leaf expects stapling to be possible (it names a responder), not required
     assert result.revocation_info == "ocsp+crl"
@@ -606,6 +611,94 @@ def test_revocation_info_names_what_the_leaf_offers(
     assert revocation_info(ocsp_urls, crl_urls) == expected
 
 
+# -- One version at a time ------------------------------------------------------------------
+
+
+class VersionStaplingServer(PyOpenSSLServer):
+    """A pyOpenSSL server that staples ``staple`` in a version from that version's
+    ``from_handshake[version]``-th handshake asking for one (1-based; absent: never)."""
+
+    thread_name = "lab-version-stapling"
+
+    def __init__(self, issued: Issued, staple: bytes, from_handshake: dict[str, int]) -> None:
+        super().__init__(issued)
+        self.staple = staple
+        self.from_handshake = from_handshake
+        self.handshakes: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
+        self.context.set_ocsp_server_callback(self._status)
+
+    def _status(self, connection: SSL.Connection, _data: object) -> bytes:
+        version = connection.get_protocol_version_name()
+        with self._count_lock:
+            self.handshakes[version] += 1
+            seen = self.handshakes[version]
+        first = self.from_handshake.get(version)
+        return self.staple if first is not None and seen >= first else b""
+
+
+def ocsp_after_setup(pki: TestPKI, server: VersionStaplingServer) -> ProbeOutcome[object]:
+    """The probe alone: the handshakes of the probes it needs are not counted by the server."""
+    context = make_context(server.port, ca_file=pki.root_path)
+    for probe in (VersionsProbe(), CertificateProbe()):
+        context.outcomes[probe.probe_id] = run_probe(probe, context)
+    server.handshakes.clear()
+    return run_probe(OcspProbe(), context)
+
+
+@pytest.mark.parametrize(
+    ("stapling_version", "expected", "first_stapled"),
+    [
+        ("TLSv1.2", (Support.SUPPORTED, Support.NOT_SUPPORTED), 1),
+        ("TLSv1.3", (Support.NOT_SUPPORTED, Support.SUPPORTED), 2),
+    ],
+)
+def test_version_without_a_staple_is_asked_again_after_the_other_stapled(
+    pki: TestPKI,
+    stapling_version: str,
+    expected: tuple[Support, Support],
+    first_stapled: int,
+) -> None:
+    # Given a server that staples in one version only, from its first handshake
+    der = pki.ocsp_response(pki.rsa2048)
+    with VersionStaplingServer(pki.rsa2048, der, {stapling_version: 1}) as server:
+        # When the probe runs
+        outcome = ocsp_after_setup(pki, server)
+        asked = dict(server.handshakes)
+    # Then that version staples in the first round, and the other, asked once more in a second
+    # round (when the server had a staple to send), is found not to staple
+    result = result_of(outcome)
+    assert (result.tls12_stapled, result.tls13_stapled) == expected
+    assert (result.connections_tried, result.first_stapled_connection) == (3, first_stapled)
+    assert outcome.connections == 3
+    other = "TLSv1.3" if stapling_version == "TLSv1.2" else "TLSv1.2"
+    assert asked == {stapling_version: 1, other: 2}
+    assert_all_checks_pass(facts_of(result), der)
+
+
+@pytest.mark.parametrize(
+    ("tls13_from", "tls13_stapled"), [(3, Support.SUPPORTED), (4, Support.NOT_SUPPORTED)]
+)
+def test_version_missing_a_late_staple_gets_a_third_round(
+    pki: TestPKI, tls13_from: int, tls13_stapled: Support
+) -> None:
+    # Given a server that staples in TLS 1.2 from its second handshake, in TLS 1.3 from its
+    # third (or fourth) one: both miss the first round, only TLS 1.2 staples in the second
+    der = pki.ocsp_response(pki.rsa2048)
+    with VersionStaplingServer(pki.rsa2048, der, {"TLSv1.2": 2, "TLSv1.3": tls13_from}) as server:
+        # When the probe runs
+        outcome = ocsp_after_setup(pki, server)
+        asked = dict(server.handshakes)
+    # Then TLS 1.3, which used its two handshakes while the server had no staple yet, is asked
+    # a third time, and its verdict is whatever that handshake brings
+    result = result_of(outcome)
+    assert (result.tls12_stapled, result.tls13_stapled) == (Support.SUPPORTED, tls13_stapled)
+    # And the first staple came on the second round's TLS 1.2 handshake, the third of five
+    assert (result.connections_tried, result.first_stapled_connection) == (5, 3)
+    assert outcome.connections == 5
+    assert asked == {"TLSv1.2": 2, "TLSv1.3": 3}
+
+
 # -- nginx -----------------------------------------------------------------------------------
 
 
@@ -670,11 +763,12 @@ class HeldOcspResponder(_ThreadedTcpServer):
         )
 
 
-def test_nginx_fetching_its_staple_lazily_staples_from_the_second_handshake(
+def test_nginx_fetching_its_staple_lazily_staples_from_the_second_round(
     pki: TestPKI,
 ) -> None:
     # Given nginx fetching its staple from a responder on loopback, behind a proxy adding RTT,
-    # and a responder that answers only once our second stapling handshake has connected
+    # and a responder that answers only once our second round of handshakes (one per version,
+    # side by side, after the first round of two) has connected
     der = pki.ocsp_response(pki.ecdsa_p256)
     with HeldOcspResponder(der) as responder:
         directives = (
@@ -689,14 +783,14 @@ def test_nginx_fetching_its_staple_lazily_staples_from_the_second_handshake(
             for probe in (VersionsProbe(), CertificateProbe()):
                 context.outcomes[probe.probe_id] = run_probe(probe, context)
             connected_before = proxy.connections
-            responder.release_when(lambda: proxy.connections >= connected_before + 2)
+            responder.release_when(lambda: proxy.connections >= connected_before + 3)
             # When the probe runs
             outcome = run_probe(OcspProbe(), context)
-    # Then the first handshake came without a staple and the second with one
+    # Then the first round's two handshakes came without a staple and both retries with one
     result = result_of(outcome)
     assert (result.tls12_stapled, result.tls13_stapled) == (Support.SUPPORTED, Support.SUPPORTED)
-    assert (result.connections_tried, result.first_stapled_connection) == (3, 2)
-    assert outcome.connections == 3
+    assert (result.connections_tried, result.first_stapled_connection) == (4, 3)
+    assert outcome.connections == 4
     assert_all_checks_pass(facts_of(result), der)
     # And nginx asked its responder once, for all those handshakes
     assert len(responder.requests) == 1

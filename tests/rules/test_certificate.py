@@ -706,7 +706,7 @@ def test_ocsp001_trigger_no_staple(pki: TestPKI) -> None:
         "not_supported",
         "not_supported",
     )
-    assert finding.evidence["connections_tried"] == 6
+    assert finding.evidence["connections_tried"] == 4
     assert finding.message == (
         f"The server staples no OCSP response, though its certificate names a responder "
         f"({OCSP_URL})"
@@ -900,3 +900,20 @@ def test_chinese_certificate_findings_carry_the_same_evidence(pki: TestPKI) -> N
         chinese = audit(server.port, pki.root_path, "CERT004", lang="zh")["CERT004"]
     assert chinese.evidence == english.evidence
     assert chinese.message == "证书不包含 localhost(证书中的名称:DNS:other.invalid)"
+
+
+def test_ocsp001_trigger_a_version_that_never_staples_while_the_other_does(pki: TestPKI) -> None:
+    # Given a server that staples in TLS 1.3 from its first handshake, never in TLS 1.2
+    from tests.probes.test_ocsp import VersionStaplingServer
+
+    der = pki.ocsp_response(pki.rsa2048)
+    with VersionStaplingServer(pki.rsa2048, der, {"TLSv1.3": 1}) as server:
+        finding = audit(server.port, pki.root_path, "OCSP001")["OCSP001"]
+    # Then TLS 1.2, asked again after TLS 1.3 stapled, is the gap the finding names
+    assert finding.status is RuleStatus.FAILED
+    assert (finding.evidence["tls12_stapled"], finding.evidence["tls13_stapled"]) == (
+        "not_supported",
+        "supported",
+    )
+    assert finding.evidence["unstapled_versions"] == ("TLSv1.2",)
+    assert finding.message == "The server staples OCSP in some versions but not in TLSv1.2"
