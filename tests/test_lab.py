@@ -813,7 +813,10 @@ def test_delay_proxy_charges_the_tcp_handshake_to_the_first_flight_when_asked(
     # Then each connection's ClientHello (its first flight, one chunk) carries the emulated
     # SYN / SYN-ACK round trip on top of its one-way delay only when asked
     assert one_ways[0] == first_flight_one_ways
-    assert one_ways.count(first_flight_one_ways) == (2 if emulate_tcp_handshake else len(one_ways))
+    if emulate_tcp_handshake:  # a ClientHello read in two pieces holds both: at least one each
+        assert 2 <= one_ways.count(first_flight_one_ways) < len(one_ways)
+    else:
+        assert one_ways.count(first_flight_one_ways) == len(one_ways)
     # And every chunk sent after the server answered pays the one-way delay alone
     assert set(one_ways) == {1, first_flight_one_ways}
     assert len(one_ways) >= 4  # ClientHello and Finished + request on each connection

@@ -565,6 +565,16 @@ def _top_version(scan: ScanResult) -> VersionCipherSuites | None:
     return result.versions[0] if result.versions else None
 
 
+def _suite_order(top: VersionCipherSuites) -> tuple[str, ...]:
+    """The accepted suites as far as their order is known: the ranked head, then how many
+    more the server accepts without a measured order (never shown as if ordered)."""
+    ranked = len(top.accepted) - top.unranked_count
+    names = tuple(suite.name for suite in top.accepted[:ranked])
+    if top.unranked_count:
+        names += (f"+{top.unranked_count} more, not ranked",)
+    return names
+
+
 def aes256_preferred(scan: ScanResult, context: CheckContext) -> Verdict:
     """A server-ordered server that answers AES-256-GCM when a client offers both sizes."""
     result = _cipher_suites(scan)
@@ -572,7 +582,7 @@ def aes256_preferred(scan: ScanResult, context: CheckContext) -> Verdict:
     evidence: Evidence = {
         "version": top.version if top is not None else None,
         "preference": top.preference if top is not None else None,
-        "accepted_suites": tuple(suite.name for suite in top.accepted) if top is not None else (),
+        "accepted_suites": _suite_order(top) if top is not None else (),
     }
     if top is None or result.prefers_aes128_over_aes256 is None:
         return Verdict.not_applicable(
@@ -654,7 +664,7 @@ def chacha20_not_honoured(scan: ScanResult, context: CheckContext) -> Verdict:
         "version": top.version,
         "preference": top.preference,
         "chacha20_offered": "CHACHA20-POLY1305" in encryptions,
-        "accepted_suites": tuple(suite.name for suite in top.accepted),
+        "accepted_suites": _suite_order(top),
     }
     if not encryptions & {"AES-128-GCM", "AES-256-GCM"}:
         return Verdict.not_applicable("no AES-GCM suite to weigh ChaCha20 against", evidence)

@@ -380,6 +380,26 @@ def test_tls009_trigger_server_order_puts_aes256_first(pki: TestPKI) -> None:
     }
 
 
+def test_tls009_evidence_never_presents_unranked_suites_as_an_order(pki: TestPKI) -> None:
+    # Given TLS 1.2-only nginx imposing OpenSSL's order over 15 suites: too many to rank all
+    with NginxServer(
+        "basic",
+        pki.ecdsa_p256,
+        protocols="TLSv1.2",
+        server_directives="ssl_prefer_server_ciphers on;",
+    ) as server:
+        finding = audit(server.port, pki.root_path, "TLS009")["TLS009"]
+    # Then the evidence lists the ranked head in the server's order, then a count, not a list
+    assert finding.status is RuleStatus.FAILED
+    assert finding.evidence["accepted_suites"] == (
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CCM",
+        "+11 more, not ranked",
+    )
+
+
 def test_tls009_clean_client_order(pki: TestPKI) -> None:
     # Given s_server following the client's order: browsers list AES-128 first and get it
     with OpenSSLServer(pki.ecdsa_p256) as server:
