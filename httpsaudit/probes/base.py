@@ -6,7 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
@@ -251,6 +251,12 @@ class HelloPool:
         self, spec: ClientHelloSpec, until: ReadUntil = ReadUntil.SERVER_HELLO
     ) -> concurrent.futures.Future[HelloAnswer]:
         return self._pool.submit(self._context.hello, spec, until)
+
+    def submit_call(
+        self, function: Callable[..., ResultT], *args: object
+    ) -> concurrent.futures.Future[ResultT]:
+        """Run ``function`` beside the pool's hellos (it opens its own under the same cap)."""
+        return self._pool.submit(function, *args)
 
     def exchange_all(
         self, specs: Sequence[ClientHelloSpec], until: ReadUntil = ReadUntil.SERVER_HELLO

@@ -46,20 +46,31 @@ class VersionsProbe:
     def run(self, context: ProbeContext) -> VersionsResult:
         server_name = context.target.sni
         specs = [hello_for_version(version, server_name=server_name) for version in PROBED_VERSIONS]
-        answers = context.hellos(specs)
-        versions = tuple(
-            version_support(version, answer)
-            for version, answer in zip(PROBED_VERSIONS, answers, strict=True)
-        )
-        supported = tuple(
-            version.version for version in versions if version.support is Support.SUPPORTED
-        )
-        chosen_suites = {
-            version: hello.cipher_suite
-            for version, support, answer in zip(PROBED_VERSIONS, versions, answers, strict=True)
-            if support.support is Support.SUPPORTED and (hello := answer_hello(answer)) is not None
-        }
-        tolerance = check_tolerance(context, chosen_suites)
+        # The timed connection already named the best version and a suite it takes: the
+        # tolerance hellos can go out beside the version hellos instead of a round after them.
+        guessed = _negotiated(context)
+        with context.hello_pool() as pool:
+            early = pool.submit_call(check_tolerance, context, guessed) if guessed else None
+            answers = pool.exchange_all(specs)
+            versions = tuple(
+                version_support(version, answer)
+                for version, answer in zip(PROBED_VERSIONS, answers, strict=True)
+            )
+            supported = tuple(
+                version.version for version in versions if version.support is Support.SUPPORTED
+            )
+            chosen_suites = {
+                version: hello.cipher_suite
+                for version, support, answer in zip(PROBED_VERSIONS, versions, answers, strict=True)
+                if support.support is Support.SUPPORTED
+                and (hello := answer_hello(answer)) is not None
+            }
+            guess_held = bool(guessed) and max(guessed) == max(chosen_suites, default=None)
+            tolerance = (
+                early.result()
+                if early is not None and guess_held
+                else check_tolerance(context, chosen_suites)
+            )
         return VersionsResult(
             versions=versions,
             supported=supported,
@@ -69,6 +80,19 @@ class VersionsProbe:
             tolerates_large_hello=tolerance.large_hello,
             intolerance=tolerance.problems,
         )
+
+
+def _negotiated(context: ProbeContext) -> dict[ProtocolVersion, int]:
+    """The version and suite the timed connection agreed on, when it got that far."""
+    connection = context.connection.result if context.connection is not None else None
+    tls = connection.tls if connection is not None else None
+    if tls is None or tls.cipher_suite_code is None:
+        return {}
+    try:
+        version = ProtocolVersion(tls.version_code)
+    except ValueError:
+        return {}
+    return {version: tls.cipher_suite_code}
 
 
 def answer_hello(answer: HelloAnswer) -> ServerHello | None:
