@@ -323,8 +323,8 @@ class OpenSSLConnection:
 
     def session(self) -> Session | None:
         """The session to resume later. TLS 1.3 tickets arrive after the handshake: read the
-        response first. OpenSSL's TLS 1.3 client uses a session once, so take a new one from
-        each connection."""
+        response first. With OpenSSL 4.0 one session object resumes many times, in turn or side
+        by side; only an anti-replay server (s_server -early_data) takes a TLS 1.3 ticket once."""
         handle = self._connection.get_session()
         return None if handle is None else Session(self.config, handle)
 

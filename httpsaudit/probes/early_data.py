@@ -2,40 +2,59 @@
 first response byte, and whether the early request can be replayed (RFC 8446 §2.3, §4.2.10, §8).
 
 No stock client can send early data or resend a first flight byte for byte, so every connection
-here is the engine's (``net.tls_driver``). Steps, one connection each, in this order:
+here is the engine's (``net.tls_driver``). One connection per step, in three waves; the steps of
+a wave run side by side:
 
-1. Full handshake + request: the engine's flights and handshake time, the full first-byte time,
-   and the tickets (``max_early_data_size`` > 0 in a ticket: 0-RTT offered).
-2. PSK resumption + request (no early data): the resumed first-byte time.
-3. PSK + the request as early data: accepted? (early_data in EncryptedExtensions), its status and
-   the 0-RTT first-byte time. Rejected early data is lost (RFC 8446 §4.2.10): the request is
-   sent again after the handshake, and that answer counts for the time.
-4. Exact replay, at once (OpenSSL servers allow about 10 s of ticket-age skew): a second engine
-   built from the very same ``ClientParams`` writes the byte-identical first flight on a new
-   connection, completes the handshake and reads the answer.
-5. Ticket reuse: the same ticket in a new ClientHello with the same early request.
-6. RFC 8470, only with ``--unsafe-probes``: ``POST`` with an empty body as early data, our Finished
-   held back a while to see whether the server answers before the handshake is complete.
+1. Full handshake + request: the engine's flights and handshake time, and the tickets
+   (``max_early_data_size`` > 0 in a ticket: 0-RTT offered). OpenSSL servers send two.
+2. At once, each on a ticket of its own:
+   a. another full handshake + request: the full first-byte time;
+   b. PSK resumption + request (no early data): the resumed first-byte time;
+   c. PSK + the request as early data: accepted? (early_data in EncryptedExtensions), its status
+      and the 0-RTT first-byte time. Rejected early data is lost (RFC 8446 §4.2.10): the request
+      is sent again after the handshake, and that answer counts for the time.
+3. Only when 2c's early data was accepted, at once:
+   a. exact replay (OpenSSL servers allow about 10 s of ticket-age skew): a second engine built
+      from the very same ``ClientParams`` writes 2c's byte-identical first flight on a new
+      connection, completes the handshake and reads the answer;
+   b. ticket reuse: 2c's ticket in a new ClientHello with the same early request;
+   c. RFC 8470, only with ``--unsafe-probes``: ``POST`` with an empty body as early data, our
+      Finished held back a while to see whether the server answers before the handshake is
+      complete.
 
-Only GET or HEAD (``--method``) ever travels as early data, except step 6; no request carries a
-body. Steps 4-6 run only when step 3's early data was accepted. A ticket is used once per step
-(servers with anti-replay accept a ticket once: RFC 8446 §8.1), except where reusing it is the
-test. Each ticket's age is measured from the read that brought it (GnuTLS refuses 0-RTT when the
-age is overstated).
+The chain full handshake -> 0-RTT -> replay is inherent: a replay needs a flight the server took,
+which needs a ticket. What does not depend on another step runs beside it: the three first-byte
+times are measured at once, under the same load (this probe runs alongside the others), and the
+two replays and the POST, which only need 2c to be over, run together. Before, the six steps ran
+one after the other, alone at the end of the scan, with the full first-byte time taken from
+step 1: now that comes from 2a, made beside 2b and 2c. Round trips, counted from the flights, do
+not depend on load and are what verdicts rest on; the one judgement that needs a clock (did the
+answer to early data wait for our Finished?) is made against the shortest handshake round trip
+seen, as a busy server answers a ClientHello late (``_early_answer_round_trips``).
+
+Only GET or HEAD (``--method``) ever travels as early data, except 3c; no request carries a
+body. A ticket is used once per step (servers with anti-replay accept a ticket once: RFC 8446
+§8.1), except where reusing it is the test, which follows the first use. Each ticket's age is
+measured from the read that brought it (GnuTLS refuses 0-RTT when the age is overstated). When a
+server sends a single ticket, 2c gets it and 2b waits for wave 3, on a ticket from wave 2.
 
 An answer to early data is waited for a bounded time after the handshake (at least 1 s, more for
 a server slow to answer the timed connection): a server may accept early data and never answer
 it (gnutls-serv --http does), which then shows as accepted with no status, not as a probe stuck
 for the whole phase timeout.
 
-Connections: 1 when no TLS 1.3 ticket comes, 2 when the tickets allow no early data, 3 when the
-0-RTT request is rejected, 5 when it is accepted, 6 with ``--unsafe-probes``.
+Connections (depth in waves): 1 when no TLS 1.3 ticket comes (1), 3 when the tickets allow no
+early data (2), 4 when the 0-RTT request is rejected (2), 6 when it is accepted (3), 7 with
+``--unsafe-probes`` (3).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from httpsaudit.errors import (
     AlertReceived,
@@ -79,7 +98,11 @@ EARLY_ANSWER_TTFB_FACTOR = 4
 # close_notify needs no more than this (servers drop sessions closed without it).
 CLOSE_TIMEOUT_S = 1.0
 
+# Steps of one wave run side by side: at most 3 (the two replays and the POST).
+WAVE_WORKERS = 3
+
 TOO_EARLY_NOT_TESTED = "not_tested"
+ResultT = TypeVar("ResultT")
 NOT_ACCEPTED_NOTE = "not tested: the server did not accept 0-RTT early data"
 NOT_OFFERED_NOTE = "not tested: the server's tickets allow no early data"
 NO_TICKET_NOTE = "not tested: no TLS 1.3 ticket to resume with"
@@ -143,7 +166,6 @@ class EarlyDataProbe:
 
     probe_id = ProbeId.EARLY_DATA
     requires: tuple[ProbeId, ...] = (ProbeId.VERSIONS,)
-    exclusive = True  # it compares first-byte times: no other probe may share the target
 
     def run(self, context: ProbeContext) -> EarlyDataResult:
         versions = context.result_of(ProbeId.VERSIONS, VersionsResult)
@@ -155,46 +177,169 @@ class EarlyDataProbe:
             reference_handshake_ms=_reference_handshake_ms(context),
         )
         try:
-            _run_steps(context, measured)
+            with concurrent.futures.ThreadPoolExecutor(WAVE_WORKERS, "early-data") as pool:
+                _run_steps(context, pool, measured)
         except HttpsAuditError as exc:
             raise ProbeFailed(exc, measured.result()) from exc
         return measured.result()
 
 
-def _run_steps(context: ProbeContext, measured: _Measured) -> None:
+def _run_steps(
+    context: ProbeContext, pool: concurrent.futures.Executor, measured: _Measured
+) -> None:
+    """The three waves of the module docstring. A step that fails ends the probe once the other
+    steps of its wave are in: what they measured stays in the partial result."""
     request = _request(context, measured.method)
     unused: list[ReceivedTicket] = []
 
-    # 1. Full handshake + request.
-    full = _exchange(context, _params(context), request=request)
-    measured.engine = full.handshake
-    measured.full = full.response
-    unused.extend(full.tickets)
-    if not full.tickets:
+    # 1. Full handshake + request, for tickets.
+    first = _exchange(context, _params(context), request=request)
+    measured.engine = first.handshake
+    measured.full = first.response
+    unused.extend(first.tickets)
+    if not first.tickets:
         measured.ticket_reuse = measured.exact_replay = _not_tested(NO_TICKET_NOTE)
         return
-    measured.max_early_data_bytes = full.tickets[0].ticket.max_early_data_size
+    measured.max_early_data_bytes = first.tickets[0].ticket.max_early_data_size
     measured.offered = (
         Support.SUPPORTED if measured.max_early_data_bytes > 0 else Support.NOT_SUPPORTED
     )
+    offered = measured.offered is Support.SUPPORTED
+    early_ticket = _next_ticket(unused, len(request)) if offered else None
+    resume_ticket = unused.pop(0) if unused else None
 
-    # 2. PSK resumption + request, no early data.
-    resumption = _params(context, unused.pop(0))
-    resumed = _refused_or(lambda: _exchange(context, resumption, request=request))
+    # 2. Full, resumed and 0-RTT first-byte times, side by side, each on a ticket of its own.
+    full = pool.submit(_full_step, context, request)
+    resumed = _submit(pool, _resumed_step, context, resume_ticket, request)
+    zero_rtt = _submit(pool, _zero_rtt_step, context, early_ticket, request)
+    full_answer, resumed_answer, zero_rtt_answer = (
+        _outcome(full),
+        _outcome(resumed),
+        _outcome(zero_rtt),
+    )
+    if isinstance(full_answer, _Exchange):
+        measured.full = full_answer.response
+        unused.extend(full_answer.tickets)
+    if isinstance(resumed_answer, _Exchange):
+        _take_resumed(measured, resumed_answer)
+        unused.extend(resumed_answer.tickets)
+    if isinstance(zero_rtt_answer, _EarlyAttempt):
+        _take_zero_rtt(measured, zero_rtt_answer, _rtt_floor_ns(measured, first))
+        if zero_rtt_answer.exchange is not None:
+            unused.extend(zero_rtt_answer.exchange.tickets)
+    _raise_first(full_answer, resumed_answer, zero_rtt_answer)
+    if not offered:
+        measured.ticket_reuse = measured.exact_replay = _not_tested(NOT_OFFERED_NOTE)
+    elif early_ticket is None:
+        measured.ticket_reuse = measured.exact_replay = _not_tested(NO_TICKET_NOTE)
+
+    # 3. The replays of an accepted 0-RTT flight and the RFC 8470 POST; the PSK resumption
+    # when the server's one ticket went to 0-RTT.
+    late_ticket = unused.pop(0) if resume_ticket is None and unused else None
+    late_resumed = _submit(pool, _resumed_step, context, late_ticket, request)
+    exact = reuse = post = None
+    if measured.accepted is Support.SUPPORTED and isinstance(zero_rtt_answer, _EarlyAttempt):
+        exact = pool.submit(_replay, context, zero_rtt_answer.params, "exact replay")
+        reuse = _submit(pool, _reuse_step, context, early_ticket, request)
+        if context.options.unsafe_probes:
+            post_request = _request(context, "POST", empty_body=True)
+            post_ticket = _next_ticket(unused, len(post_request))
+            post = _submit(pool, _too_early_step, context, post_ticket, post_request)
+    late_answer, exact_answer, reuse_answer, post_answer = (
+        _outcome(late_resumed),
+        _outcome(exact),
+        _outcome(reuse),
+        _outcome(post),
+    )
+    if isinstance(late_answer, _Exchange):
+        _take_resumed(measured, late_answer)
+    if isinstance(exact_answer, ReplayCheck):
+        measured.exact_replay = exact_answer
+    if isinstance(reuse_answer, ReplayCheck):
+        measured.ticket_reuse = reuse_answer
+    if isinstance(post_answer, tuple):
+        measured.too_early, measured.too_early_status = post_answer
+    _raise_first(late_answer, exact_answer, reuse_answer, post_answer)
+
+
+# -- The steps of waves 2 and 3 --------------------------------------------------------------
+# Each makes its parameters in the worker, right before connecting: a ticket's age is its own.
+
+
+@dataclass(frozen=True, slots=True)
+class _EarlyAttempt:
+    """The 0-RTT step: its parameters (an exact replay repeats them) and what came of them;
+    no exchange when the server refused the hello itself."""
+
+    params: ClientParams
+    exchange: _Exchange | None
+
+
+def _full_step(context: ProbeContext, request: bytes) -> _Exchange:
+    return _exchange(context, _params(context), request=request)
+
+
+def _resumed_step(
+    context: ProbeContext, ticket: ReceivedTicket, request: bytes
+) -> _Exchange | None:
+    params = _params(context, ticket)
+    return _refused_or(lambda: _exchange(context, params, request=request))
+
+
+def _zero_rtt_step(context: ProbeContext, ticket: ReceivedTicket, request: bytes) -> _EarlyAttempt:
+    params = _params(context, ticket, early_data=request)
+    return _EarlyAttempt(
+        params, _refused_or(lambda: _early_exchange(context, params, resend=request))
+    )
+
+
+def _reuse_step(context: ProbeContext, ticket: ReceivedTicket, request: bytes) -> ReplayCheck:
+    return _replay(context, _params(context, ticket, early_data=request), "ticket reuse")
+
+
+def _too_early_step(
+    context: ProbeContext, ticket: ReceivedTicket, post: bytes
+) -> tuple[str, int | None]:
+    return _too_early(context, _params(context, ticket, early_data=post))
+
+
+def _submit(
+    pool: concurrent.futures.Executor,
+    step: Callable[[ProbeContext, ReceivedTicket, bytes], ResultT],
+    context: ProbeContext,
+    ticket: ReceivedTicket | None,
+    request: bytes,
+) -> concurrent.futures.Future[ResultT] | None:
+    """The step started on ``ticket``; None (not run) without a ticket."""
+    return None if ticket is None else pool.submit(step, context, ticket, request)
+
+
+def _outcome(
+    future: concurrent.futures.Future[ResultT] | None,
+) -> ResultT | HttpsAuditError | None:
+    """A step's answer once it is in, its error, or None when it never ran."""
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except HttpsAuditError as exc:
+        return exc
+
+
+def _raise_first(*answers: object) -> None:
+    """The first step that failed ends the probe, its wave's other answers already taken."""
+    for answer in answers:
+        if isinstance(answer, HttpsAuditError):
+            raise answer
+
+
+def _take_resumed(measured: _Measured, resumed: _Exchange | None) -> None:
     if resumed is not None and resumed.handshake.resumed:
         measured.resumed = resumed.response
-    unused.extend(resumed.tickets if resumed is not None else ())
-    if measured.offered is not Support.SUPPORTED:
-        measured.ticket_reuse = measured.exact_replay = _not_tested(NOT_OFFERED_NOTE)
-        return
-    early_ticket = _next_ticket(unused, len(request))
-    if early_ticket is None:
-        measured.ticket_reuse = measured.exact_replay = _not_tested(NO_TICKET_NOTE)
-        return
 
-    # 3. PSK + the request as early data.
-    early_params = _params(context, early_ticket, early_data=request)
-    zero_rtt = _refused_or(lambda: _early_exchange(context, early_params, resend=request))
+
+def _take_zero_rtt(measured: _Measured, attempt: _EarlyAttempt, rtt_floor_ns: int) -> None:
+    zero_rtt = attempt.exchange
     if zero_rtt is None:
         measured.accepted = Support.NOT_SUPPORTED  # the 0-RTT hello itself was refused
         return
@@ -203,24 +348,38 @@ def _run_steps(context: ProbeContext, measured: _Measured) -> None:
     )
     if zero_rtt.response is not None:
         measured.status = zero_rtt.response.head.status
-        measured.zero_rtt = zero_rtt.response
-    unused.extend(zero_rtt.tickets)
-    if measured.accepted is not Support.SUPPORTED:
-        return
+        measured.zero_rtt = _early_answer_round_trips(zero_rtt, rtt_floor_ns)
 
-    # 4. The byte-identical first flight again, at once; 5. the same ticket, a new ClientHello.
-    measured.exact_replay = _replay(context, early_params, "exact replay")
-    reuse_params = _params(context, early_ticket, early_data=request)
-    measured.ticket_reuse = _replay(context, reuse_params, "ticket reuse")
 
-    # 6. RFC 8470, only when the user allowed it.
-    if context.options.unsafe_probes:
-        post = _request(context, "POST", empty_body=True)
-        ticket = _next_ticket(unused, len(post))
-        if ticket is not None:
-            measured.too_early, measured.too_early_status = _too_early(
-                context, _params(context, ticket, early_data=post)
-            )
+def _rtt_floor_ns(measured: _Measured, first: _Exchange) -> int:
+    """The shortest handshake round trip seen: the timed connection's (made alone) when it was
+    TLS 1.3, and this probe's first handshake's."""
+    first_rtt_ns = first.handshake.first_server_byte_ns - first.handshake.first_flight_sent_ns
+    reference_ms = measured.reference_handshake_ms
+    if reference_ms is None:
+        return first_rtt_ns
+    return min(first_rtt_ns, int(reference_ms * 1_000_000))
+
+
+def _early_answer_round_trips(zero_rtt: _Exchange, rtt_floor_ns: int) -> EngineResponse | None:
+    """The answer to an accepted early request, which waited for our Finished (2 round trips)
+    when it came half a round trip or more after our Finished left.
+
+    The engine judges that against this connection's own handshake round trip. A server busy
+    with other connections (this probe's steps side by side, the scan's other probes, a server
+    that serves one connection at a time) answers this ClientHello late, which makes that round
+    trip look long and an answer that waited look as if it had not. The shortest round trip
+    the scan saw is the fair yardstick.
+    """
+    response, handshake = zero_rtt.response, zero_rtt.handshake
+    if response is None or not handshake.early_data_accepted or response.round_trips != 1:
+        return response
+    own_rtt_ns = handshake.first_server_byte_ns - handshake.first_flight_sent_ns
+    half_rtt_ns = min(own_rtt_ns, rtt_floor_ns) // 2
+    # Without a held Finished, the handshake completed when our Finished left.
+    if response.first_byte_ns - handshake.completed_ns >= half_rtt_ns:
+        return dataclasses.replace(response, round_trips=2)
+    return response
 
 
 # -- One connection --------------------------------------------------------------------------

@@ -1,12 +1,35 @@
 """Session resumption: Session ID, Session Ticket and TLS 1.3 PSK. Does each work, how reliably,
 what does it save, and do the ticket keys stay put?
 
-Each mechanism gets one full handshake, then ``--resumption-attempts`` resumptions, each offering
-the session of the connection just before: a server may accept a TLS 1.3 ticket only once
-(RFC 8446 §8.1), and one that re-issues tickets must be judged on the newest. Resumption is
-judged from the wire, never from session IDs: a resumed TLS 1.2 handshake has no server
-Certificate message, a resumed TLS 1.3 ServerHello carries pre_shared_key. Every connection is
-closed with close_notify before the next one resumes it (servers drop sessions that end without).
+The three mechanisms run side by side, each in at most three waves of connections:
+
+1. One full handshake, for a session to resume.
+2. ``--resumption-attempts`` resumptions of that one session, all at once, next to one more full
+   handshake: full and resumed times are then measured under the same load (this probe runs
+   alongside the others), while round trips, counted from the wire, are what verdicts rest on.
+   When the target has several addresses, the full handshakes the cross-address matrix starts
+   from join this wave, and so does psk_ke's engine handshake for a ticket.
+3. Only what needs wave 2's answers: the matrix's resumptions and the psk_ke resumption (where
+   the mechanism resumed at all), and the TLS 1.3 attempts again when they disagreed (below).
+
+Resuming one session many times at once is what TLS 1.2 clients do, and every lab server accepts
+it in TLS 1.3 too (nginx with and without tickets or cache, ``s_server`` with and without
+``-no_ticket``; the OpenSSL 4.0 client of cryptography 50 offers one session object any number of
+times). A server with anti-replay (``s_server -early_data``) takes each TLS 1.3 ticket once
+(RFC 8446 §8.1): one of the concurrent attempts resumes, the others fall back to a full
+handshake. So when some TLS 1.3 attempts resumed and some did not, each attempt runs again on the
+fresh ticket its own connection received, as a real client offers each ticket once (RFC 8446
+§C.4), and those are the attempts counted; behind a balancer that picks backends at random, they
+still sample it fairly (every one offers a ticket never offered before). Connections wait for a
+slot under the per-address cap inside ``context.tcp``, so "at once" means as fast as it allows.
+
+Before, every attempt resumed the session of the connection just before it: 1 + N connections in
+a row per mechanism, three mechanisms in a row, and the probe ran alone at the end of the scan.
+That chain was the long tail of a scan; the waves above are at most 3 connections deep.
+
+Resumption is judged from the wire, never from session IDs: a resumed TLS 1.2 handshake has no
+server Certificate message, a resumed TLS 1.3 ServerHello carries pre_shared_key. Every connection
+is closed with close_notify (servers drop sessions that end without).
 
 "Session Ticket resumption" means: resumed, and the session offered held a ticket the server
 issued. A ticket-offering client whose server issues no ticket still resumes by Session ID; that
@@ -19,23 +42,27 @@ tickets come before its response), and the records read after the handshake are 
 server application traffic secret from OpenSSL's key log, to read each NewSessionTicket.
 
 Connections, with N attempts and M cross-address addresses (M = 1 when the name has a single
-address): per tested mechanism 1 + N (a mechanism whose server offers no session to resume
-stops after its first handshake); then, when M >= 2, per supported mechanism M full + M(M-1)
-resumed for the TLS 1.2 ones (a TLS 1.2 session resumes many times) and 2·M(M-1) for TLS 1.3
-(a ticket per pair, as tickets may be single-use). Default N = 5: 18 connections; two
-addresses add up to 12 more; four addresses, 56 more.
+address): per tested mechanism 1, and when its server offers a session to resume, N + 1 more
+(up to N more for TLS 1.3 attempts that disagreed). When M >= 2, per mechanism offering sessions,
+M - 1 full handshakes for TLS 1.2 (one per other address; the first handshake serves its own) and
+(M - 1)² + M - 2 for TLS 1.3 (a ticket per pair, as tickets may be single-use; the extra full
+handshake of wave 2 serves one pair), then M(M-1) resumptions where the mechanism resumed.
+Default N = 5, one address: 21 connections; two addresses add 9 more.
 
 ``psk_ke`` (resumption without a fresh (EC)DHE exchange, so without forward secrecy) needs our
 own TLS 1.3 engine (OpenSSL's client offers psk_dhe_ke only, and its tickets cannot be taken out
-as plain data): when TLS 1.3 PSK resumption works, one engine handshake + request for a ticket,
-then one resumption offering psk_ke alone. 2 more connections.
+as plain data): when the server offers TLS 1.3 tickets, one engine handshake + request for a
+ticket in wave 2, then, when TLS 1.3 PSK resumption worked, one resumption offering psk_ke alone.
+2 more connections.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from httpsaudit.errors import AlertReceived, ConnectionLost, HttpsAuditError, Phase
 from httpsaudit.net import http1
@@ -79,6 +106,13 @@ SESSION_ID = "session_id"
 SESSION_TICKET = "session_ticket"
 TLS13_PSK = "tls13_psk"
 
+NO_TLS12_TICKET = "the server issued no session ticket (RFC 5077)"
+ID_FALLBACK = "; a client offering tickets still resumes by Session ID"
+DEADLINE_NOT_RUN = "not run: the scan's deadline passed"
+
+Address = tuple[str, int]
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class _Ticket:
@@ -118,6 +152,16 @@ class _Handshake:
     tls13: _Tls13Tickets | None
     session: Session | None
 
+    @property
+    def fresh_tls13_ticket(self) -> bool:
+        """This connection brought a TLS 1.3 ticket of its own, never offered yet."""
+        return self.tls13 is not None and bool(self.tls13.tickets)
+
+
+# A connection's outcome: what it showed, or the error that ended it.
+_Answer = _Handshake | HttpsAuditError
+_Pending = concurrent.futures.Future[_Handshake]
+
 
 @dataclass(frozen=True, slots=True)
 class _Mechanism:
@@ -134,27 +178,34 @@ class _Mechanism:
 
 @dataclass(slots=True)
 class _Tally:
-    """Full and resumed handshakes of one mechanism, in the order they happened."""
+    """The counted attempts of one mechanism and the handshakes timed against them."""
 
-    full: list[_Handshake] = field(default_factory=list)
+    full: list[_Handshake] = field(default_factory=list)  # every full handshake: round trips
+    full_beside: list[_Handshake] = field(default_factory=list)  # side by side with resumptions
     resumed: list[_Handshake] = field(default_factory=list)
     attempts: int = 0
     notes: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
-class _Scan:
-    """Everything measured so far: enough to build a partial result if time runs out."""
+class _Run:
+    """Everything one mechanism measured; folded into its result once every mechanism ended."""
 
-    attempts: dict[str, ResumptionAttempts] = field(default_factory=dict)
-    handshakes: dict[str, list[tuple[_Handshake, bool]]] = field(default_factory=dict)
-    addresses: tuple[str, ...] = ()
+    mechanism: _Mechanism
+    tally: _Tally = field(default_factory=_Tally)
+    # Every handshake in a fixed order (the first full handshake first), and whether it counts
+    # as a resumption attempt that resumed.
+    seen: list[tuple[_Handshake, bool]] = field(default_factory=list)
+    first_error: HttpsAuditError | None = None  # of the first full handshake
+    refusal: str | None = None  # why no resumption was tried
+    refusal_unknown: bool = False  # ... because the server negotiated another version
+    out_of_time: HttpsAuditError | None = None
+    started: bool = False  # the first full handshake went through
     cross_address: list[CrossAddressResumption] = field(default_factory=list)
-    first_error: HttpsAuditError | None = None  # of a mechanism's first full handshake
     psk_ke: Support = Support.NOT_TESTED
 
-    def saw(self, mechanism: str, handshake: _Handshake, counted_resumed: bool) -> None:
-        self.handshakes.setdefault(mechanism, []).append((handshake, counted_resumed))
+    def saw(self, handshake: _Handshake, counted_resumed: bool) -> None:
+        self.seen.append((handshake, counted_resumed))
 
 
 class _OutOfTime(Exception):
@@ -171,14 +222,10 @@ class ResumptionProbe:
 
     probe_id = ProbeId.RESUMPTION
     requires: tuple[ProbeId, ...] = (ProbeId.VERSIONS,)
-    exclusive = True  # full vs resumed times: no other probe may share the target
 
     def run(self, context: ProbeContext) -> ResumptionResult:
         versions = context.result_of(ProbeId.VERSIONS, VersionsResult)
-        attempts = max(
-            1,
-            context.options.resumption_attempts,
-        )
+        attempts = max(1, context.options.resumption_attempts)
         client = context.client
         http11 = ("http/1.1",)
         mechanisms = (
@@ -194,117 +241,171 @@ class ResumptionProbe:
             ),
             _Mechanism(TLS13_PSK, ProtocolVersion.TLSv1_3, client.variant(alpn=http11)),
         )
-        scan = _Scan()
-        try:
-            for mechanism in mechanisms:
-                if mechanism.version.label not in versions.supported:
-                    scan.attempts[mechanism.name] = _not_tested(
-                        mechanism.name, f"{mechanism.version.label} is not offered by the server"
-                    )
-                    continue
-                scan.attempts[mechanism.name] = _try_mechanism(context, mechanism, attempts, scan)
-            scan.psk_ke = _psk_ke(context, scan.attempts[TLS13_PSK])
-            _cross_addresses(context, mechanisms, scan)
-        except _OutOfTime as stop:
-            raise ProbeFailed(stop.error, _result(scan, deadline_passed=True)) from stop.error
-        result = _result(scan, deadline_passed=False)
-        tested = [
-            scan.attempts[mechanism.name]
-            for mechanism in mechanisms
-            if scan.attempts[mechanism.name].support is not Support.NOT_TESTED
-        ]
-        if scan.first_error is not None and all(
-            entry.support is Support.UNKNOWN for entry in tested
-        ):
+        tested = [m for m in mechanisms if m.version.label in versions.supported]
+        addresses = context.all_addresses[:MAX_CROSS_ADDRESSES]
+        runs = _run_side_by_side(context, tested, attempts, addresses)
+        result = _result(mechanisms, runs, addresses)
+        stopped = next((run.out_of_time for run in runs.values() if run.out_of_time), None)
+        if stopped is not None:
+            raise ProbeFailed(stopped, result) from stopped
+        errors = [run.first_error for run in runs.values() if run.first_error is not None]
+        folded = [getattr(result, mechanism.name) for mechanism in tested]
+        if errors and all(entry.support is Support.UNKNOWN for entry in folded):
             # Not one full handshake went through: nothing was measured, so the probe failed.
-            raise ProbeFailed(scan.first_error, result)
+            raise ProbeFailed(errors[0], result)
         return result
+
+
+def _run_side_by_side(
+    context: ProbeContext,
+    mechanisms: Sequence[_Mechanism],
+    attempts: int,
+    addresses: Sequence[Address],
+) -> dict[str, _Run]:
+    """Each mechanism in a thread of its own; their connections share one pool, and the
+    per-address cap (inside ``context.tcp``) keeps the total polite."""
+    if not mechanisms:
+        return {}
+    workers = max(1, context.options.max_connections) * max(1, len(addresses))
+    with (
+        concurrent.futures.ThreadPoolExecutor(workers, "resumption") as pool,
+        concurrent.futures.ThreadPoolExecutor(len(mechanisms), "resumption-mechanism") as runners,
+    ):
+        futures = [
+            runners.submit(_run_mechanism, context, pool, mechanism, attempts, addresses)
+            for mechanism in mechanisms
+        ]
+        return {run.mechanism.name: run for run in (future.result() for future in futures)}
 
 
 # -- One mechanism ---------------------------------------------------------------------------
 
 
-def _try_mechanism(
-    context: ProbeContext, mechanism: _Mechanism, attempts: int, scan: _Scan
-) -> ResumptionAttempts:
-    """A full handshake, then ``attempts`` resumptions, each of the newest session."""
-    tally = _Tally()
+def _run_mechanism(
+    context: ProbeContext,
+    pool: concurrent.futures.Executor,
+    mechanism: _Mechanism,
+    attempts: int,
+    addresses: Sequence[Address],
+) -> _Run:
+    run = _Run(mechanism)
+    try:
+        _waves(context, pool, run, attempts, addresses)
+    except _OutOfTime as stop:
+        run.out_of_time = stop.error
+    return run
+
+
+def _waves(
+    context: ProbeContext,
+    pool: concurrent.futures.Executor,
+    run: _Run,
+    attempts: int,
+    addresses: Sequence[Address],
+) -> None:
+    """The three waves of one mechanism (see the module docstring)."""
+    mechanism = run.mechanism
+    # Wave 1: a full handshake, for a session.
     try:
         first = _connect(context, context.address, mechanism, None)
     except HttpsAuditError as exc:
         _stop_if_out_of_time(context, exc)
-        if scan.first_error is None:
-            scan.first_error = exc
-        return _attempts(mechanism.name, Support.UNKNOWN, tally, f"full handshake failed: {exc}")
-    scan.saw(mechanism.name, first, False)
-    tally.full.append(first)
-    refusal = _no_session_offered(mechanism, first, scan)
-    if refusal is not None:
-        wrong_version = first.version_code != mechanism.version
-        support = Support.UNKNOWN if wrong_version else Support.NOT_SUPPORTED
-        return _attempts(mechanism.name, support, tally, refusal)
+        run.first_error = exc
+        return
+    run.started = True
+    run.saw(first, False)
+    run.tally.full.append(first)
+    run.refusal = _no_session_offered(mechanism, first)
+    if run.refusal is not None:
+        run.refusal_unknown = first.version_code != mechanism.version
+        return
+
+    def connect(address: Address, session: Session | None) -> _Pending:
+        return pool.submit(_connect, context, address, mechanism, session)
+
+    # Wave 2: the attempts, a full handshake beside them, the matrix's full handshakes and
+    # psk_ke's ticket, all at once.
+    beside = connect(context.address, None)
+    tries = [connect(context.address, first.session) for _ in range(attempts)]
+    sources = _matrix_sources(mechanism, addresses, first, beside, connect)
+    engine = pool.submit(_engine_ticket, context) if mechanism.tls13 else None
+    paired, *answers = _settle([beside, *tries])
+    if isinstance(paired, _Handshake):
+        run.saw(paired, False)
+        run.tally.full.append(paired)
+        run.tally.full_beside.append(paired)
+    completed = [answer for answer in answers if isinstance(answer, _Handshake)]
+    resumed = sum(handshake.resumed for handshake in completed)
     try:
-        _resume_repeatedly(context, mechanism, attempts, first, tally, scan)
+        _stop_if_any_out_of_time(context, [paired, *answers])
     except _OutOfTime:
-        # Keep what the attempts so far measured in the partial result.
-        tally.notes.append(f"the scan's deadline passed after {tally.attempts} attempts")
-        scan.attempts[mechanism.name] = _attempts(
-            mechanism.name,
-            Support.SUPPORTED if tally.resumed else Support.UNKNOWN,
-            tally,
-            "; ".join(tally.notes),
-        )
+        _count(context, run, answers, answers)
         raise
-    support = Support.SUPPORTED if tally.resumed else Support.NOT_SUPPORTED
-    if not tally.resumed and tally.attempts and not tally.notes:
-        tally.notes.append(_never_resumed(mechanism))
-    tls13_problem = _tls13_ticket_problem(scan.handshakes.get(mechanism.name, []))
-    if tls13_problem is not None:
-        tally.notes.append(f"ticket details not read: {tls13_problem}")
-    return _attempts(mechanism.name, support, tally, "; ".join(tally.notes) or None)
 
-
-def _resume_repeatedly(
-    context: ProbeContext,
-    mechanism: _Mechanism,
-    attempts: int,
-    first: _Handshake,
-    tally: _Tally,
-    scan: _Scan,
-) -> None:
-    newest = first
-    holds_ticket = first.tls12_ticket is not None
-    for _ in range(attempts):
-        tally.attempts += 1
-        if newest.session is None:
-            tally.notes.append(f"attempt {tally.attempts}: the client kept no session to offer")
-            continue
-        try:
-            handshake = _connect(context, context.address, mechanism, newest.session)
-        except HttpsAuditError as exc:
-            _stop_if_out_of_time(context, exc)
-            # A refusal is an answer: this attempt did not resume. The session is kept for the
-            # next one (a TLS 1.3 session may be spent: that attempt then runs a full handshake).
-            tally.notes.append(f"attempt {tally.attempts}: {exc}")
-            continue
-        by_ticket = mechanism.name != SESSION_TICKET or holds_ticket
-        counted = handshake.resumed and by_ticket
-        scan.saw(mechanism.name, handshake, counted)
-        if counted:
-            tally.resumed.append(handshake)
-        elif handshake.resumed:
-            # Resumed, but the session held no ticket: Session ID resumption, timed in neither.
-            tally.notes.append(f"attempt {tally.attempts}: resumed by Session ID, not by ticket")
+    # Wave 3: what needed wave 2's answers.
+    again: dict[int, _Pending] = {}
+    if mechanism.tls13 and 0 < resumed < len(completed):
+        # Some resumed, some not: perhaps single-use tickets (RFC 8446 §8.1), which a real
+        # client never offers twice (§C.4). Each attempt again, on its own connection's ticket.
+        again = {
+            index: connect(context.address, answer.session)
+            for index, answer in enumerate(answers)
+            if isinstance(answer, _Handshake) and answer.fresh_tls13_ticket
+        }
+    if again:
+        run.tally.notes.append(
+            f"{resumed} of {len(answers)} attempts offering one ticket at once resumed (a "
+            f"server may accept a ticket once, RFC 8446 §8.1): {len(again)} ran again, each on "
+            "a ticket of its own"
+        )
+    fulls = _matrix_fulls(sources, beside, run)
+    cells = _start_matrix_cells(mechanism, fulls, connect) if resumed else {}
+    ticket: ReceivedTicket | HttpsAuditError | None = None
+    psk_ke: concurrent.futures.Future[Support] | None = None
+    if engine is not None and resumed:
+        (ticket,) = _settle([engine])
+        if isinstance(ticket, ReceivedTicket):
+            psk_ke = pool.submit(_psk_ke_attempt, context, ticket)
         else:
-            tally.full.append(handshake)
-        if handshake.tls12_ticket is not None:
-            holds_ticket = True
-        elif not handshake.resumed:
-            holds_ticket = False
-        newest = handshake
+            run.psk_ke = Support.UNKNOWN  # no engine ticket, though the reference client got some
+    final: list[_Answer] = list(answers)
+    reruns = _settle(list(again.values()))
+    for index, answer in zip(again, reruns, strict=True):
+        final[index] = answer
+    _count(context, run, answers, final)
+    if resumed:
+        _finish_matrix_cells(context, mechanism, fulls, cells, run)
+    (outcome,) = _settle([psk_ke]) if psk_ke is not None else (run.psk_ke,)
+    run.psk_ke = outcome if isinstance(outcome, Support) else Support.UNKNOWN
+    _stop_if_any_out_of_time(context, [*final, *fulls.values(), ticket, outcome])
 
 
-def _no_session_offered(mechanism: _Mechanism, first: _Handshake, scan: _Scan) -> str | None:
+def _count(
+    context: ProbeContext, run: _Run, originals: Sequence[_Answer], final: Sequence[_Answer]
+) -> None:
+    """Tally the counted attempts (``final``); ``originals`` not in it are only seen. Once the
+    scan's deadline has passed, a failed attempt is one cut short, not an answer."""
+    tally = run.tally
+    for number, (original, answer) in enumerate(zip(originals, final, strict=True), start=1):
+        if original is not answer and isinstance(original, _Handshake):
+            run.saw(original, False)
+        if isinstance(answer, HttpsAuditError):
+            if context.deadline.expired:
+                continue
+            # A refusal is an answer: this attempt did not resume.
+            tally.attempts += 1
+            tally.notes.append(f"attempt {number}: {answer}")
+            continue
+        tally.attempts += 1
+        run.saw(answer, answer.resumed)
+        if answer.resumed:
+            tally.resumed.append(answer)
+        else:
+            tally.full.append(answer)
+            tally.full_beside.append(answer)
+
+
+def _no_session_offered(mechanism: _Mechanism, first: _Handshake) -> str | None:
     """Why resuming is pointless after this full handshake, or None to go on."""
     if first.version_code != mechanism.version:
         # The versions probe saw this version; the reference client did not get it.
@@ -319,11 +420,7 @@ def _no_session_offered(mechanism: _Mechanism, first: _Handshake, scan: _Scan) -
         return "the server sent an empty Session ID: it keeps no session to resume"
     if mechanism.name == SESSION_TICKET and first.tls12_ticket is None:
         # RFC 5077 §3.2: a server that will not issue a ticket answers without the extension.
-        fallback = ""
-        session_id = scan.attempts.get(SESSION_ID)
-        if session_id is not None and session_id.support is Support.SUPPORTED:
-            fallback = "; a client offering tickets still resumes by Session ID"
-        return f"the server issued no session ticket (RFC 5077){fallback}"
+        return NO_TLS12_TICKET
     tls13 = first.tls13
     if mechanism.tls13 and tls13 is not None and tls13.problem is None and not tls13.tickets:
         return "the server sent no NewSessionTicket after the handshake"
@@ -345,15 +442,67 @@ def _tls13_ticket_problem(seen: Sequence[tuple[_Handshake, bool]]) -> str | None
     return None
 
 
+def _settle(futures: Sequence[concurrent.futures.Future[T]]) -> list[T | HttpsAuditError]:
+    """Every future's value or project error, in order; waits for all (none is left running)."""
+    outcomes: list[T | HttpsAuditError] = []
+    for future in futures:
+        try:
+            outcomes.append(future.result())
+        except HttpsAuditError as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
 def _stop_if_out_of_time(context: ProbeContext, exc: HttpsAuditError) -> None:
     if context.deadline.expired:
         raise _OutOfTime(exc) from exc
 
 
+def _stop_if_any_out_of_time(context: ProbeContext, answers: Sequence[object]) -> None:
+    for answer in answers:
+        if isinstance(answer, HttpsAuditError):
+            _stop_if_out_of_time(context, answer)
+
+
+# -- The result of one mechanism -------------------------------------------------------------
+
+
+def _fold(run: _Run, session_id: Support) -> ResumptionAttempts:
+    """One mechanism's result. ``session_id`` is that mechanism's support: a ticket-less
+    answer to a ticket-offering client still resumes by Session ID when it is supported."""
+    mechanism, tally = run.mechanism, run.tally
+    name = mechanism.name
+    if run.first_error is not None:
+        return _attempts(name, Support.UNKNOWN, tally, f"full handshake failed: {run.first_error}")
+    if not run.started:
+        return _not_tested(name, DEADLINE_NOT_RUN)
+    if run.refusal is not None:
+        note = run.refusal
+        if note == NO_TLS12_TICKET and session_id is Support.SUPPORTED:
+            note += ID_FALLBACK
+        support = Support.UNKNOWN if run.refusal_unknown else Support.NOT_SUPPORTED
+        return _attempts(name, support, tally, note)
+    notes = list(tally.notes)
+    if run.out_of_time is not None:
+        # Keep what the attempts so far measured in the partial result.
+        notes.append(f"the scan's deadline passed after {tally.attempts} attempts")
+        support = Support.SUPPORTED if tally.resumed else Support.UNKNOWN
+        return _attempts(name, support, tally, "; ".join(notes))
+    support = Support.SUPPORTED if tally.resumed else Support.NOT_SUPPORTED
+    if not tally.resumed and tally.attempts and not notes:
+        notes.append(_never_resumed(mechanism))
+    tls13_problem = _tls13_ticket_problem(run.seen)
+    if tls13_problem is not None:
+        notes.append(f"ticket details not read: {tls13_problem}")
+    return _attempts(name, support, tally, "; ".join(notes) or None)
+
+
 def _attempts(
     mechanism: str, support: Support, tally: _Tally, note: str | None
 ) -> ResumptionAttempts:
-    full_ms = _median([handshake.handshake_ms for handshake in tally.full])
+    # Times compare the full handshakes made side by side with the resumptions (the same load
+    # on client, network and server); the first one, made alone, only when there are no others.
+    full_ms = _median([handshake.handshake_ms for handshake in tally.full_beside or tally.full])
     resumed_ms = _median([handshake.handshake_ms for handshake in tally.resumed])
     return ResumptionAttempts(
         mechanism=mechanism,
@@ -396,7 +545,7 @@ def _typical(values: list[int]) -> int | None:
 
 def _connect(
     context: ProbeContext,
-    address: tuple[str, int],
+    address: Address,
     mechanism: _Mechanism,
     session: Session | None,
 ) -> _Handshake:
@@ -479,63 +628,104 @@ def _tls13_tickets_in(suite_code: int, traffic_secret: bytes, stream: bytes) -> 
 
 # -- Across addresses ------------------------------------------------------------------------
 
+_Pair = tuple[Address, Address]
+_Source = _Pending | _Handshake
 
-def _cross_addresses(context: ProbeContext, mechanisms: Sequence[_Mechanism], scan: _Scan) -> None:
-    """For every ordered pair of addresses (A, B): a session from A offered to B."""
-    addresses = context.all_addresses[:MAX_CROSS_ADDRESSES]
+
+def _matrix_sources(
+    mechanism: _Mechanism,
+    addresses: Sequence[Address],
+    first: _Handshake,
+    beside: _Pending,
+    connect: Callable[[Address, Session | None], _Pending],
+) -> dict[_Pair, _Source]:
+    """For every ordered pair of addresses (A, B), the full handshake on A whose session will
+    be offered to B; those not made yet are started now (wave 2)."""
+    sources: dict[_Pair, _Source] = {}
     if len(addresses) < 2:
-        return
-    scan.addresses = tuple(_display(address) for address in addresses)
-    for mechanism in mechanisms:
-        if scan.attempts[mechanism.name].support is not Support.SUPPORTED:
-            continue
-        # A TLS 1.2 session resumes any number of times; a TLS 1.3 ticket may serve once only.
-        sessions_per_full = 1 if mechanism.tls13 else len(addresses) - 1
-        for origin in addresses:
-            others = [address for address in addresses if address != origin]
-            for start in range(0, len(others), sessions_per_full):
-                batch = others[start : start + sessions_per_full]
-                _cross_batch(context, mechanism, origin, batch, scan)
+        return sources
+    primary = addresses[0]  # the address of the timed connection, where ``first`` was made
+    for origin in addresses:
+        others = [address for address in addresses if address != origin]
+        if mechanism.tls13:
+            # A TLS 1.3 ticket may serve once (RFC 8446 §8.1): a full handshake per pair. The
+            # one made beside the attempts serves the first pair from the primary address.
+            for index, destination in enumerate(others):
+                own = origin == primary and index == 0
+                sources[(origin, destination)] = beside if own else connect(origin, None)
+        else:
+            # A TLS 1.2 session resumes any number of times: one full handshake per address.
+            source: _Source = first if origin == primary else connect(origin, None)
+            for destination in others:
+                sources[(origin, destination)] = source
+    return sources
 
 
-def _cross_batch(
+def _matrix_fulls(
+    sources: dict[_Pair, _Source], beside: _Pending, run: _Run
+) -> dict[_Pair, _Answer]:
+    """Each pair's full handshake, waited for; the matrix's own ones are seen once each."""
+    settled: dict[int, _Answer] = {}
+    fulls: dict[_Pair, _Answer] = {}
+    for pair, source in sources.items():
+        key = id(source)
+        if key not in settled:
+            if isinstance(source, _Handshake):
+                settled[key] = source
+            else:
+                (settled[key],) = _settle([source])
+                full = settled[key]
+                if source is not beside and isinstance(full, _Handshake):
+                    run.saw(full, False)
+        fulls[pair] = settled[key]
+    return fulls
+
+
+def _start_matrix_cells(
+    mechanism: _Mechanism,
+    fulls: dict[_Pair, _Answer],
+    connect: Callable[[Address, Session | None], _Pending],
+) -> dict[_Pair, _Pending]:
+    """A resumption per pair whose full handshake offered a session (wave 3)."""
+    return {
+        (origin, destination): connect(destination, full.session)
+        for (origin, destination), full in fulls.items()
+        if isinstance(full, _Handshake)
+        and full.session is not None
+        and _no_session_offered(mechanism, full) is None
+    }
+
+
+def _finish_matrix_cells(
     context: ProbeContext,
     mechanism: _Mechanism,
-    origin: tuple[str, int],
-    destinations: Sequence[tuple[str, int]],
-    scan: _Scan,
+    fulls: dict[_Pair, _Answer],
+    cells: dict[_Pair, _Pending],
+    run: _Run,
 ) -> None:
-    def cell(destination: tuple[str, int], resumed: bool | None) -> CrossAddressResumption:
-        return CrossAddressResumption(
-            mechanism=mechanism.name,
-            from_address=_display(origin),
-            to_address=_display(destination),
-            resumed=resumed,
+    """Every pair's cell, in the order of the pairs: resumed, refused, or None (no session)."""
+    settled = _settle(list(cells.values()))
+    answers = dict(zip(cells, settled, strict=True))
+    for origin, destination in fulls:
+        answer = answers.get((origin, destination))
+        resumed: bool | None = None
+        if isinstance(answer, _Handshake):
+            run.saw(answer, answer.resumed)
+            resumed = answer.resumed
+        elif answer is not None:
+            resumed = False  # a refusal is an answer
+        run.cross_address.append(
+            CrossAddressResumption(
+                mechanism=mechanism.name,
+                from_address=_display(origin),
+                to_address=_display(destination),
+                resumed=resumed,
+            )
         )
-
-    try:
-        full = _connect(context, origin, mechanism, None)
-    except HttpsAuditError as exc:
-        _stop_if_out_of_time(context, exc)
-        scan.cross_address.extend(cell(destination, None) for destination in destinations)
-        return
-    scan.saw(mechanism.name, full, False)
-    offered = _no_session_offered(mechanism, full, scan) is None
-    for destination in destinations:
-        if not offered or full.session is None:
-            scan.cross_address.append(cell(destination, None))
-            continue
-        try:
-            handshake = _connect(context, destination, mechanism, full.session)
-        except HttpsAuditError as exc:
-            _stop_if_out_of_time(context, exc)
-            scan.cross_address.append(cell(destination, False))
-            continue
-        scan.saw(mechanism.name, handshake, handshake.resumed)
-        scan.cross_address.append(cell(destination, handshake.resumed))
+    _stop_if_any_out_of_time(context, list(answers.values()))
 
 
-def _display(address: tuple[str, int]) -> str:
+def _display(address: Address) -> str:
     host, port = address
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -615,62 +805,74 @@ def _psk_dhe_ke(tls13_psk: ResumptionAttempts, seen: Sequence[tuple[_Handshake, 
     return Support.NOT_SUPPORTED
 
 
-def _result(scan: _Scan, *, deadline_passed: bool) -> ResumptionResult:
-    def attempts_of(name: str) -> ResumptionAttempts:
-        found = scan.attempts.get(name)
-        if found is not None:
-            return found
-        why = "not run: the scan's deadline passed" if deadline_passed else "not run"
-        return _not_tested(name, why)
-
-    tls13_psk = attempts_of(TLS13_PSK)
-    tls13_seen = scan.handshakes.get(TLS13_PSK, [])
+def _result(
+    mechanisms: Sequence[_Mechanism], runs: dict[str, _Run], addresses: Sequence[Address]
+) -> ResumptionResult:
+    """Every mechanism folded, in a fixed order whatever order they finished in."""
+    session_id_run = runs.get(SESSION_ID)
+    session_id = _fold(session_id_run, Support.NOT_TESTED) if session_id_run else None
+    folded: dict[str, ResumptionAttempts] = {}
+    for mechanism in mechanisms:
+        run = runs.get(mechanism.name)
+        if run is None:
+            why = f"{mechanism.version.label} is not offered by the server"
+            folded[mechanism.name] = _not_tested(mechanism.name, why)
+        elif mechanism.name == SESSION_ID and session_id is not None:
+            folded[mechanism.name] = session_id
+        else:
+            folded[mechanism.name] = _fold(
+                run, session_id.support if session_id else Support.NOT_TESTED
+            )
+    tls13_psk = folded[TLS13_PSK]
+    tls13_run = runs.get(TLS13_PSK)
+    tls13_seen = tls13_run.seen if tls13_run else []
+    psk_ke = tls13_run.psk_ke if tls13_run else Support.NOT_TESTED
     return ResumptionResult(
-        session_id=attempts_of(SESSION_ID),
-        session_ticket=attempts_of(SESSION_TICKET),
+        session_id=folded[SESSION_ID],
+        session_ticket=folded[SESSION_TICKET],
         tls13_psk=tls13_psk,
-        tls12_tickets=_tls12_ticket_facts(scan.handshakes.get(SESSION_TICKET, [])),
+        tls12_tickets=_tls12_ticket_facts(runs[SESSION_TICKET].seen)
+        if SESSION_TICKET in runs
+        else None,
         tls13_tickets=_tls13_ticket_facts(tls13_seen),
         psk_dhe_ke=_psk_dhe_ke(tls13_psk, tls13_seen),
-        psk_ke=scan.psk_ke,
-        addresses=scan.addresses,
-        cross_address=tuple(scan.cross_address),
+        # psk_ke is tried only where TLS 1.3 resumption works at all.
+        psk_ke=psk_ke if tls13_psk.support is Support.SUPPORTED else tls13_psk.support,
+        addresses=tuple(_display(address) for address in addresses) if len(addresses) > 1 else (),
+        cross_address=tuple(
+            cell for mechanism in mechanisms for cell in _cells_of(runs.get(mechanism.name))
+        ),
     )
+
+
+def _cells_of(run: _Run | None) -> list[CrossAddressResumption]:
+    return run.cross_address if run is not None else []
 
 
 # -- psk_ke, with our own TLS 1.3 engine ----------------------------------------------------
 
 
-def _psk_ke(context: ProbeContext, tls13_psk: ResumptionAttempts) -> Support:
+def _psk_ke_attempt(context: ProbeContext, ticket: ReceivedTicket) -> Support:
     """RFC 8446 §4.2.9: offer a ticket with psk_ke alone (no key_share, no supported_groups).
     A ServerHello that takes the PSK without a key share accepted psk_ke; an alert (OpenSSL
-    servers say missing_extension unless allowed), a close or a full handshake refused it.
-    Tried only where TLS 1.3 resumption works at all."""
-    if tls13_psk.support is not Support.SUPPORTED:
-        return tls13_psk.support
-    try:
-        ticket = _engine_ticket(context)
-        if ticket is None:
-            return Support.UNKNOWN  # the reference client got tickets; the engine saw none
-        params = ClientParams.generate(
-            context.target.sni,
-            alpn=ENGINE_ALPN,
-            ticket=ticket.ticket,
-            ticket_age_ms=ticket.age_ms(),
-            psk_modes=(PskKeyExchangeMode.psk_ke,),
-        )
-        with context.tcp() as transport:
-            connection = EngineConnection(transport, ClientConnection(params))
-            try:
-                handshake = connection.handshake(context.phase_deadline())
-            except (AlertReceived, ConnectionLost) as exc:
-                _stop_if_out_of_time(context, exc)
-                return Support.NOT_SUPPORTED  # a refusal is an answer
-            finally:
-                connection.close(context.deadline.child(CLOSE_TIMEOUT_S))
-    except HttpsAuditError as exc:
-        _stop_if_out_of_time(context, exc)
-        return Support.UNKNOWN
+    servers say missing_extension unless allowed), a close or a full handshake refused it."""
+    params = ClientParams.generate(
+        context.target.sni,
+        alpn=ENGINE_ALPN,
+        ticket=ticket.ticket,
+        ticket_age_ms=ticket.age_ms(),
+        psk_modes=(PskKeyExchangeMode.psk_ke,),
+    )
+    with context.tcp() as transport:
+        connection = EngineConnection(transport, ClientConnection(params))
+        try:
+            handshake = connection.handshake(context.phase_deadline())
+        except (AlertReceived, ConnectionLost):
+            if context.deadline.expired:
+                raise
+            return Support.NOT_SUPPORTED  # a refusal is an answer
+        finally:
+            connection.close(context.deadline.child(CLOSE_TIMEOUT_S))
     negotiated = handshake.negotiated
     accepted = negotiated.resumed and negotiated.group is None
     return Support.SUPPORTED if accepted else Support.NOT_SUPPORTED
@@ -687,9 +889,10 @@ def _engine_ticket(context: ProbeContext) -> ReceivedTicket | None:
             connection.handshake(context.phase_deadline())
             try:
                 connection.request(request, context.phase_deadline())
-            except HttpsAuditError as exc:
+            except HttpsAuditError:
                 # The tickets may well have come before the server gave up on HTTP.
-                _stop_if_out_of_time(context, exc)
+                if context.deadline.expired:
+                    raise
         finally:
             connection.close(context.deadline.child(CLOSE_TIMEOUT_S))
     tickets = connection.tickets

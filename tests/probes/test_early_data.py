@@ -38,12 +38,15 @@ from tests.servers import DelayProxy, GnutlsServerInNamespace, NginxServer, Open
 
 # OpenSSL servers (s_server, nginx 1.22) allow 0-RTT up to one SSL buffer (16 KiB) by default.
 MAX_EARLY_DATA_BYTES = 16384
-# Connections: full + resumed, then 0-RTT + exact replay + ticket reuse, then the RFC 8470 POST.
-CONNECTIONS_NOT_OFFERED = 2
-CONNECTIONS_ACCEPTED = 5
-CONNECTIONS_UNSAFE = 6
-# The resumption probe with its default 5 attempts: 3 mechanisms x (1 + 5), + 2 for psk_ke.
-RESUMPTION_CONNECTIONS_WITH_PSK_KE = 3 * (1 + 5) + 2
+# Connections: a full handshake for tickets; then, side by side, another full handshake and a
+# resumption (and the 0-RTT request where tickets allow it); then, side by side, the exact replay
+# and the ticket reuse (and the RFC 8470 POST).
+CONNECTIONS_NOT_OFFERED = 1 + 2
+CONNECTIONS_ACCEPTED = 1 + 3 + 2
+CONNECTIONS_UNSAFE = CONNECTIONS_ACCEPTED + 1
+# The resumption probe with its default 5 attempts: 3 mechanisms x (1 + 5 + 1 full handshake
+# beside the attempts), + 2 for psk_ke.
+RESUMPTION_CONNECTIONS_WITH_PSK_KE = 3 * (1 + 5 + 1) + 2
 # One-way delay of the proxy: RTT 2 x 25 ms. Bands are [N, N + 0.9) round trips.
 ONE_WAY_DELAY_MS = 25.0
 RTT_MS = 2 * ONE_WAY_DELAY_MS
@@ -149,9 +152,28 @@ def test_s_server_with_anti_replay_accepts_0rtt_once(pki: TestPKI) -> None:
     assert result.ticket_reuse == rejected("ticket reuse", "full handshake")
     # And without --unsafe-probes no POST was sent
     assert (result.too_early, result.too_early_status) == ("not_tested", None)
-    # And s_server saw 4 requests: the timed connection's, full, resumed, 0-RTT; no replay
-    assert server.requests_answered == 4
+    # And s_server saw 5 requests: the timed connection's, 2 full, resumed, 0-RTT; no replay
+    assert server.requests_answered == 5
     assert_engine_timed_a_full_handshake(result)
+    assert outcome.connections == CONNECTIONS_ACCEPTED
+
+
+def test_one_ticket_goes_to_0rtt_and_the_resumption_waits_for_a_new_one(pki: TestPKI) -> None:
+    # Given s_server accepting early data and sending one TLS 1.3 ticket per handshake
+    with OpenSSLServer(pki.ecdsa_p256, "-early_data", "-num_tickets", "1", www=False) as server:
+        outcome = early_data_outcome(server.port, pki)
+    result = result_of(outcome)
+    # Then the 0-RTT request took the first handshake's only ticket and was accepted
+    assert_accepted_with_tickets_of_16k(result)
+    assert result.status == 200
+    # And the PSK resumption still ran, on a ticket of the second full handshake, and resumed
+    assert result.timing.resumed_round_trips == 2
+    assert result.timing.resumed_ms is not None
+    # And the replays were rejected as with two tickets
+    assert result.exact_replay == rejected("exact replay", "full handshake")
+    assert result.ticket_reuse == rejected("ticket reuse", "full handshake")
+    # And s_server saw 5 requests: the timed connection's, 2 full, 0-RTT, resumed
+    assert server.requests_answered == 5
     assert outcome.connections == CONNECTIONS_ACCEPTED
 
 
@@ -177,8 +199,8 @@ def test_s_server_without_anti_replay_accepts_both_replays(pki: TestPKI) -> None
     assert_accepted_with_tickets_of_16k(result)
     assert result.exact_replay == held_for_finished("exact replay")
     assert result.ticket_reuse == held_for_finished("ticket reuse")
-    # And s_server saw 6 requests: the timed connection's, full, resumed, 0-RTT, 2 replays
-    assert server.requests_answered == 6
+    # And s_server saw 7 requests: the timed connection's, 2 full, resumed, 0-RTT, 2 replays
+    assert server.requests_answered == 7
     assert outcome.connections == CONNECTIONS_ACCEPTED
 
 

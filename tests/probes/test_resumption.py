@@ -2,14 +2,19 @@
 
 nginx is run with each combination of session cache and tickets, with fixed ticket key files,
 and as two backends of one name on 127.0.0.2 and 127.0.0.3; ``openssl s_server`` with and
-without tickets. Every server is per test: sessions and tickets are state.
+without tickets, and with anti-replay (single-use TLS 1.3 tickets). Every server is per test:
+sessions and tickets are state.
+
+The probe runs its mechanisms and attempts side by side, so the balancer here routes each
+connection by what its ClientHello offers, never by arrival order: results stay exact.
 """
 
 from __future__ import annotations
 
-import itertools
+import collections
 import os
 import socket
+import struct
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +36,7 @@ from httpsaudit.results import (
 )
 from httpsaudit.scan import run_probe
 from httpsaudit.target import ConnectAddress
+from httpsaudit.tls.codes import ExtensionType, ProtocolVersion
 from tests.pki import TestPKI
 from tests.probe_context import make_context, run_probe_on
 from tests.servers import DelayProxy, NginxServer, OpenSSLServer, require_loopback
@@ -49,8 +55,15 @@ STATEFUL_TICKET_BYTES = 32
 NGINX_MAX_EARLY_DATA_BYTES = 16384
 # psk_ke, where TLS 1.3 resumption works: an engine handshake for a ticket, one psk_ke resumption.
 PSK_KE_CONNECTIONS = 2
-# Connections with 5 attempts: 1 + 5 per mechanism; a mechanism with no session stops at 1.
-ALL_THREE_CONNECTIONS = 3 * (1 + ATTEMPTS) + PSK_KE_CONNECTIONS
+# Per mechanism with a session to resume: the first full handshake, the 5 attempts, and one full
+# handshake beside them (timed under the same load); a mechanism with no session stops at 1.
+PER_MECHANISM = 1 + ATTEMPTS + 1
+ALL_THREE_CONNECTIONS = 3 * PER_MECHANISM + PSK_KE_CONNECTIONS
+# TLS 1.2 tickets of a scan where no resumption renews one: the first full handshake's and the
+# one beside the attempts'.
+TLS12_FULL_HANDSHAKES = 2
+# TLS 1.3 tickets of such a scan: 2 per full handshake (2 of them), 1 per resumption.
+TLS13_TICKETS_SEEN = TLS12_FULL_HANDSHAKES * OPENSSL_TICKETS_PER_CONNECTION + ATTEMPTS
 
 NO_SESSION_ID = "the server sent an empty Session ID: it keeps no session to resume"
 NO_TICKET = "the server issued no session ticket (RFC 5077)"
@@ -149,7 +162,7 @@ def test_nginx_with_cache_and_tickets_resumes_every_way(pki: TestPKI) -> None:
     assert tls12 is not None
     assert tls12.version == "TLSv1.2"
     assert tls12.lifetime_hint_s == SESSION_TIMEOUT_S
-    assert (tls12.tickets_seen, tls12.tickets_per_connection) == (1, None)
+    assert (tls12.tickets_seen, tls12.tickets_per_connection) == (TLS12_FULL_HANDSHAKES, None)
     assert tls12.reissued_on_resumption is False  # nginx renews only tickets under an old key
     assert tls12.single_key_name is True
     assert len(tls12.key_names) == 1
@@ -159,7 +172,7 @@ def test_nginx_with_cache_and_tickets_resumes_every_way(pki: TestPKI) -> None:
     assert tls13 is not None
     assert tls13.version == "TLSv1.3"
     assert tls13.tickets_per_connection == OPENSSL_TICKETS_PER_CONNECTION
-    assert tls13.tickets_seen == OPENSSL_TICKETS_PER_CONNECTION + ATTEMPTS
+    assert tls13.tickets_seen == TLS13_TICKETS_SEEN
     assert tls13.lifetime_hint_s == SESSION_TIMEOUT_S
     assert tls13.reissued_on_resumption is True
     assert tls13.key_names == tls12.key_names
@@ -184,7 +197,7 @@ def test_nginx_cache_only_resumes_by_session_id(pki: TestPKI) -> None:
     assert_resumed_every_time(result.tls13_psk, tls13=True)
     assert result.tls13_tickets == TicketFacts(
         version="TLSv1.3",
-        tickets_seen=OPENSSL_TICKETS_PER_CONNECTION + ATTEMPTS,
+        tickets_seen=TLS13_TICKETS_SEEN,
         tickets_per_connection=OPENSSL_TICKETS_PER_CONNECTION,
         lifetime_hint_s=SESSION_TIMEOUT_S,
         ticket_bytes=STATEFUL_TICKET_BYTES,
@@ -193,7 +206,7 @@ def test_nginx_cache_only_resumes_by_session_id(pki: TestPKI) -> None:
         reissued_on_resumption=True,
         max_early_data_bytes=0,
     )
-    assert outcome.connections == 1 + 2 * (1 + ATTEMPTS) + PSK_KE_CONNECTIONS
+    assert outcome.connections == 1 + 2 * PER_MECHANISM + PSK_KE_CONNECTIONS
 
 
 def test_nginx_tickets_only_resumes_by_ticket_not_session_id(pki: TestPKI) -> None:
@@ -209,7 +222,7 @@ def test_nginx_tickets_only_resumes_by_ticket_not_session_id(pki: TestPKI) -> No
     assert result.tls12_tickets is not None
     assert result.tls12_tickets.lifetime_hint_s == SESSION_TIMEOUT_S
     assert result.psk_dhe_ke is Support.SUPPORTED
-    assert outcome.connections == 1 + 2 * (1 + ATTEMPTS) + PSK_KE_CONNECTIONS
+    assert outcome.connections == 1 + 2 * PER_MECHANISM + PSK_KE_CONNECTIONS
 
 
 def test_nginx_without_cache_or_tickets_resumes_nothing(pki: TestPKI) -> None:
@@ -231,10 +244,11 @@ def test_nginx_without_cache_or_tickets_resumes_nothing(pki: TestPKI) -> None:
     assert result.tls13_tickets is not None
     assert result.tls13_tickets.ticket_bytes == STATEFUL_TICKET_BYTES
     assert result.tls13_tickets.reissued_on_resumption is None  # no resumption to judge
-    # And without TLS 1.3 resumption there is no psk_ke either (not tried: no connection)
+    # And without TLS 1.3 resumption there is no psk_ke either: its engine ticket was fetched
+    # beside the attempts, and no psk_ke resumption followed
     assert result.psk_dhe_ke is Support.NOT_SUPPORTED
     assert result.psk_ke is Support.NOT_SUPPORTED
-    assert outcome.connections == 1 + 1 + (1 + ATTEMPTS)
+    assert outcome.connections == 1 + 1 + PER_MECHANISM + 1
 
 
 def test_nginx_default_cache_none_sends_session_ids_it_never_resumes(pki: TestPKI) -> None:
@@ -262,7 +276,7 @@ def test_nginx_ticket_key_file_names_every_ticket(pki: TestPKI, tmp_path: Path) 
     # Then every TLS 1.2 and TLS 1.3 ticket carries the file's first 16 bytes as key name
     assert result.tls12_tickets == TicketFacts(
         version="TLSv1.2",
-        tickets_seen=1,
+        tickets_seen=TLS12_FULL_HANDSHAKES,
         tickets_per_connection=None,
         lifetime_hint_s=SESSION_TIMEOUT_S,
         # key name 16 | IV 16 | AES-256-CBC of OpenSSL 3.0's session encoding | HMAC 32
@@ -274,7 +288,7 @@ def test_nginx_ticket_key_file_names_every_ticket(pki: TestPKI, tmp_path: Path) 
     )
     assert result.tls13_tickets == TicketFacts(
         version="TLSv1.3",
-        tickets_seen=OPENSSL_TICKETS_PER_CONNECTION + ATTEMPTS,
+        tickets_seen=TLS13_TICKETS_SEEN,
         tickets_per_connection=OPENSSL_TICKETS_PER_CONNECTION,
         lifetime_hint_s=SESSION_TIMEOUT_S,
         ticket_bytes=240,
@@ -317,7 +331,7 @@ def test_a_version_the_server_lacks_is_not_tested(
     assert (result.tls13_tickets is not None) is tls13_tested
     assert (result.tls12_tickets is not None) is not tls13_tested
     assert result.psk_ke is (Support.NOT_SUPPORTED if tls13_tested else Support.NOT_TESTED)
-    assert outcome.connections == len(supported) * (1 + ATTEMPTS) + (
+    assert outcome.connections == len(supported) * PER_MECHANISM + (
         PSK_KE_CONNECTIONS if tls13_tested else 0
     )
 
@@ -361,7 +375,7 @@ def test_s_server_default_sends_two_tls13_tickets(pki: TestPKI) -> None:
     assert tls13.key_names == tls12.key_names
     assert tls12.lifetime_hint_s == OPENSSL_SESSION_TIMEOUT_S
     assert result.psk_dhe_ke is Support.SUPPORTED
-    # And s_server, which serves one connection at a time, got them one after another
+    # And s_server, which serves one connection at a time, resumed the attempts made at once
     assert outcome.connections == ALL_THREE_CONNECTIONS
 
 
@@ -389,7 +403,7 @@ def test_s_server_without_tls13_tickets_cannot_resume_tls13(pki: TestPKI) -> Non
     # And TLS 1.2 is unaffected
     assert_resumed_every_time(result.session_id)
     assert_resumed_every_time(result.session_ticket)
-    assert outcome.connections == 2 * (1 + ATTEMPTS) + 1
+    assert outcome.connections == 2 * PER_MECHANISM + 1
 
 
 # -- Across addresses ----------------------------------------------------------------------
@@ -436,10 +450,11 @@ def test_backends_sharing_a_ticket_key_resume_each_others_tickets(
     assert result.tls12_tickets.key_names == (key_name,)
     assert result.tls13_tickets is not None
     assert result.tls13_tickets.key_names == (key_name,)
-    # And the matrix cost 4 connections per mechanism: for TLS 1.2 one full handshake per
-    # address and one resumption per pair; for TLS 1.3 a full handshake per pair (its
-    # tickets may be single-use) and the resumption
-    assert outcome.connections == ALL_THREE_CONNECTIONS + 4 + 4 + 4
+    # And the matrix cost 3 connections per mechanism: a full handshake on the second address
+    # (the first address's came from the attempts' wave: for TLS 1.2 the first handshake, for
+    # TLS 1.3, whose tickets may be single-use, the one beside the attempts), and a resumption
+    # per pair
+    assert outcome.connections == ALL_THREE_CONNECTIONS + 3 + 3 + 3
 
 
 def test_backends_with_their_own_keys_resume_nothing_across(pki: TestPKI) -> None:
@@ -468,12 +483,58 @@ def test_backends_with_their_own_keys_resume_nothing_across(pki: TestPKI) -> Non
     assert result.tls12_tickets.single_key_name is False
 
 
+# A ClientHello fits one record of at most 2^14 bytes plus the record header (RFC 8446 §5.1).
+MAX_CLIENT_HELLO_RECORD_BYTES = 5 + 2**14
+
+
+def client_hello_kind(record: bytes) -> tuple[bytes, bool]:
+    """(which client, whether it offers a session) from a ClientHello record.
+
+    The client is told by its offered versions, ticket extension and cipher suites (each
+    resumption mechanism of the probe, and the engine, differ in one of these). A session is
+    offered by a pre_shared_key, a non-empty session_ticket, or, from a client capped at
+    TLS 1.2, a non-empty Session ID (a TLS 1.3 client always sends a random one).
+    """
+    body = record[5 + 4 :]  # record header, handshake header
+    offset = 2 + 32  # legacy_version, random
+    session_id = body[offset + 1 : offset + 1 + body[offset]]
+    offset += 1 + len(session_id)
+    (suites_length,) = struct.unpack_from("!H", body, offset)
+    suites = body[offset + 2 : offset + 2 + suites_length]
+    offset += 2 + suites_length
+    offset += 1 + body[offset]  # compression methods
+    (extensions_length,) = struct.unpack_from("!H", body, offset)
+    extensions: dict[int, bytes] = {}
+    position, end = offset + 2, offset + 2 + extensions_length
+    while position < end:
+        kind, length = struct.unpack_from("!HH", body, position)
+        extensions[kind] = body[position + 4 : position + 4 + length]
+        position += 4 + length
+    versions = extensions.get(ExtensionType.SUPPORTED_VERSIONS, b"")
+    tls13 = ProtocolVersion.TLSv1_3.to_bytes(2, "big") in versions[1:]
+    ticket = extensions.get(ExtensionType.SESSION_TICKET)
+    offers = (
+        ExtensionType.PRE_SHARED_KEY in extensions
+        or bool(ticket)
+        or (not tls13 and bool(session_id))
+    )
+    client = versions + (b"ticket" if ticket is not None else b"") + suites
+    return client, offers
+
+
 class RoundRobinProxy(DelayProxy):
-    """A TCP load balancer: connection k goes to backend k mod n, with no added delay."""
+    """A TCP balancer that reads each ClientHello before it picks a backend: full handshakes go
+    to the first backend; the k-th session offer of each kind of client goes to backend k mod n.
+
+    Counting per kind of client and per offer keeps each mechanism's share of backends exact
+    while the probe runs its mechanisms and attempts side by side, in whatever order they
+    connect: the attempts of one wave all offer the same session.
+    """
 
     def __init__(self, backends: Sequence[tuple[str, int]]) -> None:
         self.backends = tuple((require_loopback(host), port) for host, port in backends)
-        self._turns = itertools.count()
+        self._offers: collections.Counter[bytes] = collections.Counter()
+        self._offers_lock = threading.Lock()
         self._chosen = threading.local()
         super().__init__(*self.backends[0], one_way_delay_ms=0)
 
@@ -495,14 +556,35 @@ class RoundRobinProxy(DelayProxy):
         pass
 
     def _handle(self, connection: socket.socket) -> None:
-        self._chosen.backend = self.backends[next(self._turns) % len(self.backends)]
+        client, offers = client_hello_kind(self._peek_record(connection))
+        backend = self.backends[0]
+        if offers:
+            with self._offers_lock:
+                turn = self._offers[client]
+                self._offers[client] += 1
+            backend = self.backends[turn % len(self.backends)]
+        self._chosen.backend = backend
         super()._handle(connection)
 
+    @staticmethod
+    def _peek_record(connection: socket.socket) -> bytes:
+        """The first TLS record, left unread for the backend."""
+        data = b""
+        while len(data) < MAX_CLIENT_HELLO_RECORD_BYTES:
+            data = connection.recv(MAX_CLIENT_HELLO_RECORD_BYTES, socket.MSG_PEEK)
+            if len(data) >= 5 and len(data) >= 5 + struct.unpack_from("!H", data, 3)[0]:
+                return data
+            if not data:
+                raise ConnectionError("the client closed before its ClientHello")
+            threading.Event().wait(0.001)
+        raise ConnectionError("no ClientHello record in the first bytes")
 
-def test_tickets_reissued_on_every_resumption_still_count(pki: TestPKI, tmp_path: Path) -> None:
-    # Given a round-robin balancer over two nginx backends that hold the same two ticket keys
-    # in opposite order (a key rotation half rolled out): each opens the other's tickets with
-    # its old key, and so re-issues a ticket under its own on every resumption
+
+def test_tickets_reissued_on_resumption_still_count(pki: TestPKI, tmp_path: Path) -> None:
+    # Given a balancer over two nginx backends that hold the same two ticket keys in opposite
+    # order (a key rotation half rolled out): full handshakes reach the first, and session offers
+    # alternate between the two. The second opens the first's tickets with its old key, and so
+    # re-issues a ticket under its own on every resumption
     old, old_name = ticket_key_file(tmp_path, "old.key")
     new, new_name = ticket_key_file(tmp_path, "new.key")
     with (
@@ -516,22 +598,48 @@ def test_tickets_reissued_on_every_resumption_still_count(pki: TestPKI, tmp_path
     ):
         outcome = resumption_on(balancer.port, pki)
     result = result_of(outcome)
-    # Then ticket resumption is 5 out of 5 although every ticket offered was replaced
+    # Then ticket resumption is 5 out of 5 although the 2 attempts on the second were re-issued
     assert_resumed_every_time(result.session_ticket)
     tls12 = result.tls12_tickets
     assert tls12 is not None
     assert tls12.reissued_on_resumption is True
-    assert tls12.tickets_seen == 1 + ATTEMPTS
+    assert tls12.tickets_seen == TLS12_FULL_HANDSHAKES + 2
     assert sorted(tls12.key_names) == sorted((old_name, new_name))
     assert tls12.single_key_name is False
-    # And Session IDs never resume: each attempt lands on the backend that did not cache it
+    # And Session IDs resume only on the backend that cached them: attempts 1, 3 and 5
     session_id = result.session_id
-    assert session_id.support is Support.NOT_SUPPORTED
-    assert (session_id.attempts, session_id.resumed) == (ATTEMPTS, 0)
-    assert session_id.note == SESSION_ID_NEVER_RESUMED
-    assert session_id.resumed_round_trips is None
+    assert session_id.support is Support.SUPPORTED
+    assert (session_id.attempts, session_id.resumed, session_id.resumption_rate) == (5, 3, 0.6)
+    assert session_id.note is None
+    assert (session_id.full_round_trips, session_id.resumed_round_trips) == (2, 1)
     # And TLS 1.3 tickets open on both, as the keys are shared
     assert_resumed_every_time(result.tls13_psk, tls13=True)
+
+
+def test_single_use_tls13_tickets_are_resumed_one_ticket_each(pki: TestPKI) -> None:
+    # Given s_server accepting early data with its anti-replay on: each TLS 1.3 ticket resumes
+    # once (RFC 8446 §8.1); TLS 1.2 sessions resume any number of times
+    with OpenSSLServer(pki.ecdsa_p256, "-early_data", www=False) as server:
+        outcome = resumption_on(server.port, pki)
+    result = result_of(outcome)
+    # Then TLS 1.2 resumes every time, the 5 attempts offering one session at once
+    assert_resumed_every_time(result.session_id)
+    assert_resumed_every_time(result.session_ticket)
+    # And of 5 TLS 1.3 attempts offering one ticket at once, 1 resumed; each attempt then ran
+    # again on the fresh ticket of its own connection, and all 5 resumed
+    tls13 = result.tls13_psk
+    assert tls13.support is Support.SUPPORTED
+    assert (tls13.attempts, tls13.resumed, tls13.resumption_rate) == (ATTEMPTS, 5, 1.0)
+    assert tls13.note == (
+        "1 of 5 attempts offering one ticket at once resumed (a server may accept a ticket "
+        "once, RFC 8446 §8.1): 5 ran again, each on a ticket of its own"
+    )
+    assert (tls13.full_round_trips, tls13.resumed_round_trips) == (1, 1)
+    # And the tickets say 16 KiB of early data: s_server -early_data's default
+    assert result.tls13_tickets is not None
+    assert result.tls13_tickets.max_early_data_bytes == 16384
+    # And the second round cost 5 connections more
+    assert outcome.connections == ALL_THREE_CONNECTIONS + ATTEMPTS
 
 
 # -- Round trips at a simulated RTT --------------------------------------------------------
@@ -575,29 +683,58 @@ def versions_outcome(*supported: str) -> ProbeOutcome[object]:
 
 
 def test_a_server_that_stops_mid_way_counts_as_not_resumed(pki: TestPKI) -> None:
-    # Given s_server that exits after 3 connections: the timed one, a full handshake and one
-    # resumption; every later connection is refused
-    with OpenSSLServer(pki.ecdsa_p256, "-naccept", "3") as server:
+    # Given s_server that exits after 4 connections: the timed one, the first full handshake,
+    # the full handshake beside the attempts and the first attempt; every later connection is
+    # refused. One connection at a time, TLS 1.3 only: the probe's connections keep their order
+    with OpenSSLServer(pki.ecdsa_p256, "-naccept", "4") as server:
+        context = make_context(server.port, ca_file=pki.root_path, max_connections=1)
+        context.outcomes[ProbeId.VERSIONS] = versions_outcome("TLSv1.3")
+        outcome = run_probe(ResumptionProbe(), context)
+    result = result_of(outcome)
+    # Then the refused attempts are attempts that did not resume, each with its reason
+    tls13 = result.tls13_psk
+    assert tls13.support is Support.SUPPORTED
+    assert (tls13.attempts, tls13.resumed, tls13.resumption_rate) == (5, 1, 0.2)
+    assert tls13.note is not None
+    assert [part.split(":")[0] for part in tls13.note.split("; ")] == [
+        f"attempt {number}" for number in range(2, ATTEMPTS + 1)
+    ]
+    # And psk_ke is unknown: the engine's handshake for a ticket was refused too
+    assert result.psk_ke is Support.UNKNOWN
+    assert result.psk_dhe_ke is Support.SUPPORTED
+    assert outcome.connections == PER_MECHANISM + 1
+
+
+def test_a_refused_first_handshake_makes_its_mechanism_unknown(pki: TestPKI) -> None:
+    # Given s_server that exits after 2 connections: the timed one and the first full handshake
+    # of one mechanism (whichever connects first, as the three start at once)
+    with OpenSSLServer(pki.ecdsa_p256, "-naccept", "2") as server:
         context = make_context(server.port, ca_file=pki.root_path)
         context.outcomes[ProbeId.VERSIONS] = versions_outcome("TLSv1.2", "TLSv1.3")
         outcome = run_probe(ResumptionProbe(), context)
     result = result_of(outcome)
-    # Then the refused attempts are attempts that did not resume, each with its reason
-    session_id = result.session_id
-    assert session_id.support is Support.SUPPORTED
-    assert (session_id.attempts, session_id.resumed, session_id.resumption_rate) == (5, 1, 0.2)
-    assert session_id.note is not None
-    assert [part.split(":")[0] for part in session_id.note.split("; ")] == [
-        f"attempt {number}" for number in range(2, ATTEMPTS + 1)
+    mechanisms = (result.session_id, result.session_ticket, result.tls13_psk)
+    started = [entry for entry in mechanisms if entry.attempts]
+    refused = [entry for entry in mechanisms if not entry.attempts]
+    # Then the mechanism whose full handshake went through tried 5 times, each refused
+    assert len(started) == 1
+    (tried,) = started
+    assert tried.support is Support.NOT_SUPPORTED
+    assert (tried.attempts, tried.resumed) == (ATTEMPTS, 0)
+    assert tried.note is not None
+    assert [part.split(":")[0] for part in tried.note.split("; ")] == [
+        f"attempt {number}" for number in range(1, ATTEMPTS + 1)
     ]
-    # And the mechanisms whose full handshake was refused are unknown, not "not supported"
-    for attempts in (result.session_ticket, result.tls13_psk):
+    # And the two whose full handshake was refused are unknown, not "not supported"
+    assert len(refused) == 2
+    for attempts in refused:
         assert attempts.support is Support.UNKNOWN
-        assert attempts.attempts == 0
         assert attempts.note is not None
         assert attempts.note.startswith("full handshake failed: ")
-    assert result.psk_dhe_ke is Support.UNKNOWN
-    assert outcome.connections == (1 + ATTEMPTS) + 1 + 1
+    # And the connections: 3 first handshakes, 6 beside and resuming, and for TLS 1.3 the
+    # engine's handshake for a psk_ke ticket
+    engine = 1 if tried.mechanism == "tls13_psk" else 0
+    assert outcome.connections == 3 + 1 + ATTEMPTS + engine
 
 
 def test_a_server_refusing_every_full_handshake_fails_the_probe(pki: TestPKI) -> None:

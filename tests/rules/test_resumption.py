@@ -324,11 +324,9 @@ def two_backends(
 
 
 def uneven_balancer(backends: Sequence[NginxServer]) -> RoundRobinProxy:
-    """A TCP balancer sending two connections of every three to the first backend.
-
-    A resumption attempt offers the newest session, so it resumes only when it lands where the
-    previous connection did: some attempts do, some do not, whatever the phase.
-    """
+    """A TCP balancer: full handshakes go to the first backend, each client's session offers
+    two of every three to it, so some resumptions land where the session lives and some do not
+    (whatever order the side-by-side attempts arrive in)."""
     first, second = backends
     return RoundRobinProxy(
         [(first.host, first.port), (first.host, first.port), (second.host, second.port)]
