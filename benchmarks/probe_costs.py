@@ -38,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from httpsaudit.probes.base import DEFAULT_MAX_CONNECTIONS
 from tests.pki import TestPKI
 from tests.servers import DelayProxy, NginxServer
 
@@ -263,7 +264,7 @@ def main() -> None:
         action="store_true",
         help="do not charge the TCP handshake's RTT (a connection then costs 1 RTT less)",
     )
-    parser.add_argument("--max-connections", type=int, default=5)
+    parser.add_argument("--max-connections", type=int, default=DEFAULT_MAX_CONNECTIONS)
     parser.add_argument("--only-httpsaudit", action="store_true", help="skip the peers")
     parser.add_argument("--sslyze", default=shutil.which("sslyze") or DEFAULT_SSLYZE)
     parser.add_argument("--testssl", default=shutil.which("testssl") or shutil.which("testssl.sh"))

@@ -134,11 +134,6 @@ def _connection_blocks(probe: Probe[object], outcome: ProbeOutcome[object]) -> s
     return None
 
 
-def _exclusive(probe: Probe[object]) -> bool:
-    """A probe whose numbers are timings runs alone, as the timed connection does."""
-    return bool(getattr(probe, "exclusive", False))
-
-
 # How often a waiting scheduler looks at the stop flag (Ctrl-C): short enough to feel instant.
 STOP_POLL_S = 0.1
 INTERRUPTED = "interrupted before it finished (Ctrl-C)"
@@ -151,8 +146,8 @@ def run_probes(
     notify: ProgressCallback,
     stop: threading.Event | None = None,
 ) -> dict[ProbeId, ProbeOutcome[object]]:
-    """The timed connection alone, then waves of ready probes in a bounded thread pool (any
-    ``exclusive`` probe waits until it has the target alone).
+    """The timed connection alone, then every probe as soon as the probes it builds on have
+    ended, in a bounded thread pool.
 
     When ``stop`` is set the scan returns at once with what finished: probes still running are
     left to their own deadlines in the background and reported as interrupted.
@@ -208,10 +203,6 @@ def _start_ready(
         for probe_id, probe in list(pending.items()):
             if any(needed not in outcomes for needed in probe.requires):
                 continue
-            if _exclusive(probe) and (
-                running or any(not _exclusive(other) for other in pending.values())
-            ):
-                continue  # it times handshakes: it waits until it has the target alone
             del pending[probe_id]
             progressed = True
             reason = _blocked_reason(probe, outcomes)
@@ -220,8 +211,6 @@ def _start_ready(
                 continue
             notify(probe_id.value.replace("_", " "))
             running[pool.submit(run_probe, probe, context)] = probe_id
-            if _exclusive(probe):
-                return
 
 
 def probes_needed(wanted: frozenset[ProbeId] | None) -> dict[ProbeId, Probe[object]]:

@@ -24,9 +24,12 @@ from httpsaudit.tls.hello import ClientHelloSpec, client_hello_record
 # No single network step may take longer than this, whatever --timeout allows.
 PHASE_TIMEOUT_S = 10.0
 DEFAULT_TIMEOUT_S = 30.0
-# At most this many connections to one address at a time (sslyze and testssl.sh are politer
-# still by default; 5 keeps a full audit to a few seconds without looking like a flood).
-DEFAULT_MAX_CONNECTIONS = 5
+# At most this many connections to one address at a time. A full audit is about 90 short
+# connections; each probe's chain is at most a few rounds deep, so the cap is what sets the wall
+# time: at 50 ms RTT 5 takes ~50 RTT, 16 ~23 (benchmarks/probe_costs.py). 16 is what two or three
+# browser tabs open to one host over HTTP/1.1, for a second or two; --max-connections 5 is
+# sslyze's politeness (testssl.sh is one at a time).
+DEFAULT_MAX_CONNECTIONS = 16
 # Resumptions tried per mechanism: enough to see a load balancer's coin flips.
 DEFAULT_RESUMPTION_ATTEMPTS = 5
 # A server that has not answered a ClientHello in this long is treated as not answering it.
@@ -229,8 +232,6 @@ class Probe(Protocol[ProbeResultT]):
 
     probe_id: ProbeId
     requires: tuple[ProbeId, ...]
-    # Optional ``exclusive = True``: the probe compares handshake times, so the scheduler runs
-    # it after every other probe, alone (read with getattr; most probes do not set it).
 
     def run(self, context: ProbeContext) -> ProbeResultT: ...
 
