@@ -40,7 +40,7 @@ from tests.servers import GnutlsServerInNamespace, NginxServer, OpenSSLServer
 
 # What the issue promises for a typical server: well under 40 connections.
 CONNECTION_BUDGET = 40
-# Issue 8: each probe's chain of dependent connections stays short (4-5 at most).
+# Each probe's chain of dependent connections stays short (4-5 at most).
 ROUNDS_BUDGET = 5
 
 TLS13_AES128_GCM = "TLS_AES_128_GCM_SHA256"

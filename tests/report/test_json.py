@@ -73,7 +73,7 @@ TOP_LEVEL_KEYS = [
 ]
 
 ALL_PROBES = [probe.value for probe in ProbeId]
-# The probes of issue 3: every one reaches the report, registered or not.
+# The capability probes: every one reaches the report, registered or not.
 CAPABILITY_PROBES = [probe for probe in ALL_PROBES if probe not in ("connection", "certificate")]
 # scan.py's reason for a probe the registry does not (yet) hold.
 NOT_IN_SCAN = "not part of this scan"
@@ -863,7 +863,7 @@ def test_broken_tls_peer_fails_in_tls_after_tcp_connected(
     assert report["probes"]["certificate"]["status"] == "skipped"
 
 
-# -- capability probes (issue 3) ----------------------------------------------------------
+# -- capability probes --------------------------------------------------------------------
 
 
 def test_probes_outside_the_registry_are_skipped_with_a_reason(
