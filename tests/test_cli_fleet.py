@@ -312,3 +312,83 @@ def test_a_fleet_report_is_a_baseline_for_each_of_its_targets(
         f"httpsaudit: {fleet.old}: gate passed: no new or worse finding at or above high "
         f"compared with {baseline.name}"
     ) in again.stderr.splitlines()
+
+
+def test_ctrl_c_on_one_target_writes_its_partial_report_and_exits_130(
+    pki: TestPKI, tmp_path: Path
+) -> None:
+    # Given one target that accepts and never answers, scanned with a long timeout
+    output = tmp_path / "one.json"
+    with RawServer("silent") as silent:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "httpsaudit", "scan", f"127.0.0.1:{silent.port}"),
+                *("--format", "json", "-o", str(output), *scan_args(pki)),
+            ],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPOSITORY)},
+        )
+        try:
+            # When Ctrl-C arrives while the timed connection waits for the ServerHello
+            wait_for_connection(silent)
+            process.send_signal(signal.SIGINT)
+            _stdout, stderr = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    # Then exit 130, and the report says the scan was interrupted with nothing graded
+    assert process.returncode == 130, stderr
+    assert "interrupted: the report holds what finished before Ctrl-C" in stderr
+    assert "Traceback" not in stderr
+    document: Document = json.loads(output.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(load_schema()).validate(document)
+    assert document["interrupted"] is True
+    assert document["probes"]["connection"]["skip_reason"] == (
+        "interrupted before it finished (Ctrl-C)"
+    )
+    assert document["probes"]["versions"]["skip_reason"] == (
+        "not started: the scan was interrupted (Ctrl-C)"
+    )
+
+
+def test_a_terminal_gets_a_progress_bar_on_stderr(fleet: Fleet, pki: TestPKI) -> None:
+    # Given stderr on a pseudo-terminal (stdout, the report, stays a pipe)
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        completed = subprocess.run(
+            [
+                *(sys.executable, "-m", "httpsaudit", "scan", fleet.good, fleet.unreachable),
+                *("--format", "jsonl", *scan_args(pki)),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=120,
+            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "120", "PYTHONPATH": str(REPOSITORY)},
+            check=False,
+        )
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the pty is drained once the follower side is closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+    # Then the bar counted both targets, the unreachable one among them
+    text = seen.decode("utf-8", "replace")
+    assert completed.returncode == 3
+    assert "scanning" in text
+    assert "2/2" in text
+    assert "1 unreachable" in text
+    # And the report on stdout is untouched by it: two JSON lines
+    assert len(completed.stdout.splitlines()) == 2
