@@ -85,7 +85,14 @@ class ConnectionLimiter:
     def __init__(self, per_address: int) -> None:
         self.per_address = max(1, per_address)
         self._slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+        self._open: dict[tuple[str, int], int] = {}
+        self._peak: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
+
+    def peak(self, address: tuple[str, int]) -> int:
+        """Most connections that were open to ``address`` at once (what the cap promised)."""
+        with self._lock:
+            return self._peak.get(address, 0)
 
     def _semaphore(self, address: tuple[str, int]) -> threading.BoundedSemaphore:
         with self._lock:
@@ -100,9 +107,14 @@ class ConnectionLimiter:
         semaphore = self._semaphore(address)
         if not semaphore.acquire(timeout=deadline.remaining()):
             raise PhaseTimeout("no connection slot before the scan deadline", phase=Phase.TCP)
+        with self._lock:
+            self._open[address] = self._open.get(address, 0) + 1
+            self._peak[address] = max(self._peak.get(address, 0), self._open[address])
         try:
             yield
         finally:
+            with self._lock:
+                self._open[address] -= 1
             semaphore.release()
 
 
