@@ -35,3 +35,17 @@ def test_library_scan_of_an_unreachable_target_returns_a_result() -> None:
     # Then no exception escapes: the outcome says what happened
     assert result.reachable is False
     assert result.connection.status is httpsaudit.ProbeStatus.FAILED
+
+
+def test_library_scan_many_yields_every_target_once() -> None:
+    # Given two closed loopback ports scanned through the library's fleet API
+    options = httpsaudit.ScanOptions(timeout_s=2)
+    targets = [(httpsaudit.parse_target(f"127.0.0.1:{port}"), options) for port in (9, 7)]
+    # When they are scanned two at a time
+    items = list(httpsaudit.scan_many(targets, concurrency=2))
+    # Then each comes back once, with its position in the list and a result saying why
+    assert sorted(item.index for item in items) == [0, 1]
+    for item in items:
+        assert item.result is not None
+        assert item.result.reachable is False
+        assert item.result.target.port == (9, 7)[item.index]
