@@ -122,16 +122,22 @@ class Comparison:
 # -- reading reports ------------------------------------------------------------------------
 
 
+def _read_capped(path: Path, limit_bytes: int) -> bytes:
+    """The file's bytes; BaselineError naming the file when unreadable or over ``limit_bytes``."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(limit_bytes + 1)
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
+    if len(data) > limit_bytes:
+        raise BaselineError(f"{path}: over {limit_bytes} bytes: not an httpsaudit report")
+    return data
+
+
 def load_report(path: Path, *, label: str | None = None) -> ReportSnapshot:
     """A JSON report from disk; BaselineError (one line, naming the file) when it is not one.
     ``label`` names it in output (default: the file name)."""
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_REPORT_BYTES + 1)
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
-    if len(data) > MAX_REPORT_BYTES:
-        raise BaselineError(f"{path}: over {MAX_REPORT_BYTES} bytes: not an httpsaudit report")
+    data = _read_capped(path, MAX_REPORT_BYTES)
     try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -146,15 +152,7 @@ MAX_FLEET_REPORT_BYTES = 512 * 1024 * 1024
 def load_reports(path: Path) -> tuple[ReportSnapshot, ...]:
     """Every target's report in a file: one report, a fleet document (``--format json`` with
     several targets) or JSON Lines (``--format jsonl``)."""
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_FLEET_REPORT_BYTES + 1)
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
-    if len(data) > MAX_FLEET_REPORT_BYTES:
-        raise BaselineError(
-            f"{path}: over {MAX_FLEET_REPORT_BYTES} bytes: not an httpsaudit report"
-        )
+    data = _read_capped(path, MAX_FLEET_REPORT_BYTES)
     try:
         documents: list[object] = [json.loads(data)]
     except (ValueError, UnicodeDecodeError):

@@ -190,16 +190,8 @@ def incomplete_rules(
 
 def write_atomically(path: Path, text: str) -> None:
     """Write to a temporary file beside ``path`` and rename it, so readers never see half."""
-    directory = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    with _report_stream(path) as stream:
+        stream.write(text)
 
 
 def render_report(
