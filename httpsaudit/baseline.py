@@ -134,14 +134,21 @@ def _read_capped(path: Path, limit_bytes: int) -> bytes:
     return data
 
 
+def _parse_json(data: bytes, where: str) -> object:
+    """JSON or BaselineError naming ``where``; json lets bytes that are not UTF-8 and nesting
+    past Python's recursion limit through as other exceptions."""
+    try:
+        return json.loads(data)
+    except RecursionError as exc:
+        raise BaselineError(f"{where}: not valid JSON: nested too deeply") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"{where}: not JSON ({exc})") from exc
+
+
 def load_report(path: Path, *, label: str | None = None) -> ReportSnapshot:
     """A JSON report from disk; BaselineError (one line, naming the file) when it is not one.
     ``label`` names it in output (default: the file name)."""
-    data = _read_capped(path, MAX_REPORT_BYTES)
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"{path}: not JSON ({exc})") from exc
+    document = _parse_json(_read_capped(path, MAX_REPORT_BYTES), str(path))
     return snapshot_of_document(document, label=label or path.name, where=str(path))
 
 
@@ -154,16 +161,15 @@ def load_reports(path: Path) -> tuple[ReportSnapshot, ...]:
     several targets) or JSON Lines (``--format jsonl``)."""
     data = _read_capped(path, MAX_FLEET_REPORT_BYTES)
     try:
-        documents: list[object] = [json.loads(data)]
-    except (ValueError, UnicodeDecodeError):
-        documents = []
-        for number, line in enumerate(data.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                documents.append(json.loads(line))
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise BaselineError(f"{path}:{number}: not JSON ({exc})") from exc
+        documents: list[object] = [_parse_json(data, str(path))]
+    except BaselineError:
+        if len(data.splitlines()) < 2:
+            raise
+        documents = [  # JSON Lines: one report per line
+            _parse_json(line, f"{path}:{number}")
+            for number, line in enumerate(data.splitlines(), start=1)
+            if line.strip()
+        ]
     if len(documents) == 1 and isinstance(documents[0], dict):
         fleet = documents[0]
         if fleet.get("kind") == "fleet":

@@ -18,6 +18,7 @@ import datetime
 import enum
 import io
 import json
+import math
 import os
 import re
 import signal
@@ -47,7 +48,8 @@ from httpsaudit import baseline as baselines
 from httpsaudit import policy as policies
 from httpsaudit.errors import ErrorKind, HttpsAuditError, UsageError
 from httpsaudit.net.clock import now_ns, ns_to_ms
-from httpsaudit.net.dns import parse_resolver
+from httpsaudit.net.dns import ResolverAddress, parse_resolver
+from httpsaudit.net.openssl_client import ClientConfig, ReferenceClient
 from httpsaudit.probes import PROBES
 from httpsaudit.probes.base import (
     DEFAULT_MAX_CONNECTIONS,
@@ -73,7 +75,13 @@ from httpsaudit.rules.engine import (
 from httpsaudit.rules.model import LANGUAGES, Lifecycle, Localized, Rule, RuleStatus, Severity
 from httpsaudit.scan import ProgressCallback, probes_needed, scan_many
 from httpsaudit.scan import scan as run_scan
-from httpsaudit.target import ConnectAddress, Target, parse_address, parse_target
+from httpsaudit.target import (
+    MAX_TARGET_LENGTH,
+    ConnectAddress,
+    Target,
+    parse_address,
+    parse_target,
+)
 
 MAX_SAMPLES = 100
 # Targets at once in a fleet scan: each waits on the network far more than it computes, so
@@ -82,6 +90,11 @@ DEFAULT_CONCURRENCY = min(32, 8 * (os.cpu_count() or 1))
 MAX_CONCURRENCY = 256
 # One run reads at most this many targets (a list beyond it is a mistake or belongs in shards).
 MAX_TARGETS = 100_000
+# A line of a target list: the longest target plus room for a trailing comment. Reading stops
+# there, so --targets /dev/zero is an error instead of an endless line.
+MAX_TARGET_LINE_CHARS = MAX_TARGET_LENGTH + 1024
+# --timeout bounds one target's whole scan; past a day it is a typo (and 1e300 overflows clocks).
+MAX_TIMEOUT_S = 86_400.0
 # scan.py's reason for a probe that never started because the scan's --timeout ran out.
 TIMEOUT_SKIP_WORD = "--timeout"
 
@@ -273,9 +286,14 @@ def main() -> None:
     """
 
 
-def _positive_float(_context: click.Context, _parameter: click.Parameter, value: float) -> float:
+def _timeout_seconds(_context: click.Context, _parameter: click.Parameter, value: float) -> float:
+    """Seconds, finite and positive: ``nan`` compares false with every bound, so say it."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds")
     if value <= 0:
         raise click.BadParameter("must be greater than 0")
+    if value > MAX_TIMEOUT_S:
+        raise click.BadParameter(f"at most {MAX_TIMEOUT_S:.0f} seconds (a day)")
     return value
 
 
@@ -284,6 +302,9 @@ def _rule_tokens(
 ) -> tuple[str, ...]:
     """``--select TLS001,CERT --select KEX``: every token must choose at least one rule."""
     tokens = policies.split_rule_tokens(value)
+    if value and not tokens:
+        # An empty --select would otherwise mean every rule, the opposite of what it says.
+        raise click.BadParameter("no rule given (httpsaudit rules lists them)")
     unknown = policies.unknown_rule_tokens(tokens)
     if unknown:
         names = ", ".join(repr(token) for token in unknown)
@@ -363,7 +384,7 @@ class Gating:
     type=float,
     default=DEFAULT_TIMEOUT_S,
     show_default=True,
-    callback=_positive_float,
+    callback=_timeout_seconds,
     metavar="SECONDS",
     help="Deadline for the whole scan.",
 )
@@ -534,17 +555,18 @@ def scan(
         fleet = targets_file is not None or len(targets) != 1 or "-" in targets
         if fleet and sni is not None:
             raise UsageError("--sni names one server: give it with a single TARGET")
-        addresses = tuple(parse_address(value) for value in connect_to)
+        addresses = tuple(_connect_address(value) for value in connect_to)
         parsed_targets = [_parse_listed(text, where, sni, addresses) for text, where in listed]
         if resolver is not None and system_resolver:
             raise UsageError("--resolver and --system-resolver exclude each other")
         if policy_path is not None and no_policy:
             raise UsageError("--policy and --no-policy exclude each other")
+        _check_report_paths(output, extra_reports)
         options = ScanOptions(
             samples=samples,
             method=method.upper(),
             timeout_s=timeout_s,
-            resolver=parse_resolver(resolver) if resolver is not None else None,
+            resolver=_resolver_address(resolver) if resolver is not None else None,
             system_resolver=system_resolver,
             ca_file=ca_file,
             max_connections=max_connections,
@@ -553,10 +575,15 @@ def scan(
         )
     except UsageError as exc:
         raise click.UsageError(exc.message) from exc
-    # Configuration files next: a bad policy or baseline is exit 2 before anything is sent.
+    # Configuration files next: a bad policy, baseline or CA file is exit 2 before anything is
+    # sent (the CA file is loaded here, once for every target, so a fleet fails the same way).
     try:
         loaded = _load_policy(policy_path, no_policy)
-        olds = baselines.load_reports(baseline) if baseline is not None else None
+        olds = None
+        if baseline is not None:
+            olds = baselines.load_reports(baseline)
+        if ca_file is not None:
+            ReferenceClient(ClientConfig(ca_file=ca_file))
     except UsageError as exc:
         _fail(exc.message)
         sys.exit(ExitCode.USAGE)
@@ -628,34 +655,91 @@ def _target_texts(arguments: Sequence[str], targets_file: Path | None) -> list[t
     sources: list[str | Path] = list(arguments)
     if targets_file is not None:
         sources.append(targets_file)
+
+    def add(entries: Iterable[tuple[str, str]]) -> None:
+        for entry in entries:
+            listed.append(entry)
+            if len(listed) > MAX_TARGETS:  # stop reading: the list may not end at all
+                raise UsageError(
+                    f"more than {MAX_TARGETS} targets: at most {MAX_TARGETS} in one run"
+                )
+
     for source in sources:
         if isinstance(source, str) and source != "-":
-            listed.append((source, source))
+            add([(source, source)])
             continue
         if str(source) == "-":
             if stdin_read:
                 continue
             stdin_read = True
-            listed.extend(_targets_in(click.get_text_stream("stdin"), "<stdin>"))
+            add(_targets_in(click.get_text_stream("stdin"), "<stdin>"))
             continue
         try:
             with Path(source).open(encoding="utf-8") as stream:
-                listed.extend(_targets_in(stream, str(source)))
+                add(_targets_in(stream, str(source)))
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"{source}: cannot read the target list: {exc}") from exc
     if not listed:
         raise UsageError("no target: give TARGET, --targets FILE, or - to read stdin")
-    if len(listed) > MAX_TARGETS:
-        raise UsageError(f"{len(listed)} targets: at most {MAX_TARGETS} in one run")
     return listed
 
 
-def _targets_in(stream: Iterable[str], name: str) -> Iterator[tuple[str, str]]:
-    """One target per line; blank lines and ``#`` comments (whole or trailing) are skipped."""
-    for number, line in enumerate(stream, start=1):
+def _targets_in(stream: IO[str], name: str) -> Iterator[tuple[str, str]]:
+    """One target per line; blank lines and ``#`` comments (whole or trailing) are skipped, and
+    so is a byte order mark (Windows editors write one)."""
+    number = 0
+    while line := stream.readline(MAX_TARGET_LINE_CHARS + 1):
+        number += 1
+        if len(line.rstrip("\r\n")) > MAX_TARGET_LINE_CHARS:
+            raise UsageError(f"{name}:{number}: longer than {MAX_TARGET_LINE_CHARS} characters")
+        if number == 1:
+            line = line.removeprefix("\ufeff")
         text = line.split(" #", 1)[0].split("\t#", 1)[0].strip()
         if text and not text.startswith("#"):
             yield text, f"{name}:{number}"
+
+
+def _connect_address(text: str) -> ConnectAddress:
+    """``--connect-to``, with the option named in every error."""
+    try:
+        return parse_address(text)
+    except UsageError as exc:
+        message = exc.message.removeprefix("empty --connect-to address")
+        raise UsageError(f"--connect-to: {message or 'empty address'}") from exc
+
+
+def _resolver_address(text: str) -> ResolverAddress:
+    """``--resolver``: IP, IP:PORT or [IPv6]:PORT, checked as strictly as a target's address
+    (brackets must close and hold IPv6, ports are 1-65535)."""
+    if text.strip():
+        try:
+            address = parse_address(text)
+        except UsageError as exc:
+            raise UsageError(f"--resolver: {exc.message}") from exc
+        if address.is_ip:
+            return parse_resolver(text)
+    raise UsageError(f"--resolver needs an IP address, got {text!r}")
+
+
+def _check_report_paths(
+    output: Path | None, extra_reports: Sequence[tuple[OutputFormat, Path]]
+) -> None:
+    """A report that cannot be written is a usage error found before the scan, not after it."""
+    named = [("--output", output)] if output is not None else []
+    named += [("--report", path) for _format, path in extra_reports]
+    claimed: dict[Path, str] = {}
+    for option, path in named:
+        if path.is_dir():
+            raise UsageError(f"{option} {path}: is a directory")
+        directory = path.parent
+        if not directory.is_dir():
+            raise UsageError(f"{option} {path}: no directory {directory}")
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise UsageError(f"{option} {path}: cannot write in {directory}")
+        resolved = path.resolve()
+        if resolved in claimed:
+            raise UsageError(f"{option} {path}: {claimed[resolved]} writes to the same file")
+        claimed[resolved] = option
 
 
 def _parse_listed(
@@ -700,7 +784,9 @@ def _load_policy(explicit: Path | None, disabled: bool) -> policies.Policy:
     if disabled:
         return policies.NO_POLICY
     path = explicit if explicit is not None else policies.discover(Path.cwd())
-    return policies.load(path) if path is not None else policies.NO_POLICY
+    if path is None:
+        return policies.NO_POLICY
+    return policies.load(path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,6 +155,12 @@ def _read_toml(path: Path) -> dict[str, object]:
             return tomllib.load(stream)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:  # tomllib lets bytes that are not UTF-8 through
+        raise PolicyError(
+            f"{path}: not valid TOML: not UTF-8 ({exc.reason} at byte {exc.start})"
+        ) from exc
+    except RecursionError as exc:  # nesting deeper than Python's recursion limit
+        raise PolicyError(f"{path}: not valid TOML: nested too deeply") from exc
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
 

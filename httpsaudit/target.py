@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote
 
 import idna
 
@@ -18,7 +19,19 @@ DEFAULT_PORT = 443
 # RFC 1035 §2.3.4: labels up to 63 octets, names up to 253 in text form.
 MAX_LABEL_LENGTH = 63
 MAX_NAME_LENGTH = 253
-_LABEL_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?$")
+# Longer than any request line a server accepts (nginx's default large buffer is 8 KiB); a
+# bound keeps a pasted blob from becoming a megabyte-long error line.
+MAX_TARGET_LENGTH = 8192
+# LDH labels, plus "_": DNS allows it, browsers and curl accept it (IDNA2008 does not).
+_LABEL_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$")
+_PORT_RE = re.compile(r"^[0-9]{1,5}$")  # ASCII digits only: int() would also read "٤٤٣"
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+# WHATWG URL hands a host whose last label is a number to its IPv4 parser ("1.2.3" is
+# 1.2.0.3, "0x7f.1" is 127.0.0.1); we refuse such names rather than guess either way.
+_NUMERIC_LABEL_RE = re.compile(r"^(?:[0-9]+|0x[0-9a-f]*)$")
+# Everything printable in ASCII stays as typed (existing %XX escapes included); the rest of a
+# path or query is percent-encoded as UTF-8, as browsers do.
+_PATH_SAFE = "".join(chr(code) for code in range(0x21, 0x7F))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +102,7 @@ def _ip_or_none(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
 
 
 def _parse_port(text: str, original: str) -> int:
-    if not text.isdigit():
+    if not _PORT_RE.match(text):
         raise UsageError(f"invalid port {text!r} in {original!r}: expected a number 1-65535")
     port = int(text)
     if not 1 <= port <= 65535:
@@ -97,25 +110,60 @@ def _parse_port(text: str, original: str) -> int:
     return port
 
 
+def _refuse_control_characters(text: str, what: str) -> None:
+    """C0, DEL and C1 controls (NUL included) end up in logs, SNI or request lines: refuse."""
+    for position, character in enumerate(text):
+        if unicodedata.category(character) == "Cc":
+            raise UsageError(
+                f"{what} {text!r} contains a control character "
+                f"(U+{ord(character):04X} at position {position})"
+            )
+
+
 def normalize_hostname(name: str, original: str) -> str:
-    """Return the ASCII (punycode) form of a host name, or raise UsageError."""
+    """Return the ASCII (punycode) form of a host name, or raise UsageError.
+
+    One trailing dot (a fully qualified name) is removed: SNI carries no dot (RFC 6066 §3).
+    ASCII names are checked as DNS labels (letters, digits, hyphens, "_"); any other name goes
+    through IDNA 2008 with UTS #46 mapping (``bücher.example`` -> ``xn--bcher-kva.example``),
+    and every ``xn--`` label must decode. A name that maps to an IP literal is that IP.
+    """
+    _refuse_control_characters(name, "host name")
     if _ip_or_none(name) is not None:
         return str(ipaddress.ip_address(name))
-    stripped = name.rstrip(".")
+    stripped = name[:-1] if name.endswith(".") else name
     if not stripped:
         raise UsageError(f"empty host name in {original!r}")
-    try:
-        ascii_name = idna.encode(stripped, uts46=True).decode("ascii")
-    except idna.IDNAError as exc:
-        raise UsageError(f"invalid host name {name!r}: {exc}") from exc
+    if stripped.isascii():
+        ascii_name = stripped.lower()
+    else:
+        try:
+            ascii_name = idna.encode(stripped, uts46=True).decode("ascii").lower()
+        except idna.IDNAError as exc:
+            raise UsageError(f"invalid host name {name!r}: {exc}") from exc
+        if _ip_or_none(ascii_name) is not None:  # e.g. full-width digits
+            return str(ipaddress.ip_address(ascii_name))
     if len(ascii_name) > MAX_NAME_LENGTH:
         raise UsageError(f"host name too long ({len(ascii_name)} > {MAX_NAME_LENGTH}): {name!r}")
-    for label in ascii_name.split("."):
+    labels = ascii_name.split(".")
+    for label in labels:
+        if not label:
+            raise UsageError(f"invalid host name {name!r}: empty label")
         if len(label) > MAX_LABEL_LENGTH:
-            raise UsageError(f"host name label longer than {MAX_LABEL_LENGTH}: {label!r}")
+            raise UsageError(
+                f"invalid host name {name!r}: Label too long "
+                f"({len(label)} > {MAX_LABEL_LENGTH} characters): {label!r}"
+            )
         if not _LABEL_RE.match(label):
             raise UsageError(f"invalid host name {name!r}: bad label {label!r}")
-    return ascii_name.lower()
+        if label.startswith("xn--"):
+            try:
+                idna.decode(label)
+            except idna.IDNAError as exc:
+                raise UsageError(f"invalid host name {name!r}: {label!r}: {exc}") from exc
+    if _NUMERIC_LABEL_RE.match(labels[-1]):
+        raise UsageError(f"invalid host name {name!r}: ends in a number, but is not an IP address")
+    return ascii_name
 
 
 def _split_host_port(text: str, original: str) -> tuple[str, int | None]:
@@ -148,8 +196,22 @@ def parse_address(text: str) -> ConnectAddress:
     cleaned = text.strip()
     if not cleaned:
         raise UsageError("empty --connect-to address")
+    _refuse_control_characters(cleaned, "address")
+    if _SCHEME_RE.match(cleaned) or any(character in cleaned for character in "/?#@"):
+        raise UsageError(f"{text!r} is not HOST, HOST:PORT or [IPv6]:PORT")
     host, port = _split_host_port(cleaned, text)
     return ConnectAddress(host=normalize_hostname(host, text), port=port)
+
+
+def _request_target(rest: str) -> str:
+    """The path and query to request from what follows the authority; the fragment is
+    dropped, because clients never send it (RFC 9110 §4.2.5)."""
+    without_fragment = rest.partition("#")[0]
+    if not without_fragment:
+        return "/"
+    if without_fragment.startswith("?"):
+        without_fragment = "/" + without_fragment
+    return quote(without_fragment, safe=_PATH_SAFE)
 
 
 def parse_target(
@@ -158,36 +220,43 @@ def parse_target(
     sni: str | None = None,
     connect_to: tuple[ConnectAddress, ...] = (),
 ) -> Target:
-    """Parse ``host``, ``host:port``, ``https://host[:port]/path``, IP literals and IDN names."""
+    """Parse ``host``, ``host:port``, ``https://host[:port]/path``, IP literals and IDN names.
+
+    Decisions, each one what a browser or curl would do or else a refusal:
+    - ``https://`` (any case) or no scheme; any other scheme is refused, and so is userinfo
+      (deprecated by RFC 9110 §4.2.4, and a credential we would copy into reports).
+    - ``example.com.`` (one trailing dot) is the same host as ``example.com``; ``a..b`` is not
+      a name. IDN names are sent as punycode; ``xn--`` labels that do not decode are refused.
+    - A query is kept as part of the request target; a fragment is dropped (never sent).
+      Non-ASCII characters in the path or query are percent-encoded as UTF-8; whitespace and
+      control characters anywhere are refused (they cannot be sent in a request line).
+    - A name ending in a number (``1.2.3``, ``256.1.1.1``) is refused: not an IP, not a name.
+    """
     original = text
     cleaned = text.strip()
     if not cleaned:
         raise UsageError("empty target")
+    if len(cleaned) > MAX_TARGET_LENGTH:
+        raise UsageError(f"target longer than {MAX_TARGET_LENGTH} characters")
     if any(character.isspace() for character in cleaned):
         raise UsageError(f"target {original!r} contains whitespace (URL-encode spaces in paths)")
-    path = "/"
-    if "://" in cleaned:
-        parts = urlsplit(cleaned)
-        if parts.scheme.lower() != "https":
-            raise UsageError(f"unsupported scheme {parts.scheme!r} in {original!r}: use https://")
-        if "@" in parts.netloc:
-            raise UsageError(f"credentials in the URL are not supported: {original!r}")
-        authority = parts.netloc
-        path = parts.path or "/"
-        if parts.query:
-            path = f"{path}?{parts.query}"
-    else:
-        authority, slash, rest = cleaned.partition("/")
-        if slash:
-            path = "/" + rest
-        if "@" in authority:
-            raise UsageError(f"credentials in the target are not supported: {original!r}")
+    _refuse_control_characters(cleaned, "target")
+    scheme = _SCHEME_RE.match(cleaned)
+    if scheme is not None:
+        if scheme.group(1).lower() != "https":
+            raise UsageError(
+                f"unsupported scheme {scheme.group(1)!r} in {original!r}: use https://"
+            )
+        cleaned = cleaned[scheme.end() :]
+    end = next((index for index, char in enumerate(cleaned) if char in "/?#"), len(cleaned))
+    authority, path = cleaned[:end], _request_target(cleaned[end:])
+    if "@" in authority:
+        where = "URL" if scheme is not None else "target"
+        raise UsageError(f"credentials in the {where} are not supported: {original!r}")
     if not authority:
         raise UsageError(f"no host in target {original!r}")
     host, port = _split_host_port(authority, original)
-    sni_name = normalize_hostname(sni, sni) if sni is not None else None
-    if sni_name is not None and _ip_or_none(sni_name) is not None:
-        raise UsageError(f"--sni must be a host name, not an IP address: {sni!r}")
+    sni_name = _sni_name(sni) if sni is not None else None
     return Target(
         original=original,
         host=normalize_hostname(host, original),
@@ -196,3 +265,14 @@ def parse_target(
         sni_override=sni_name,
         connect_to=connect_to,
     )
+
+
+def _sni_name(text: str) -> str:
+    """``--sni``: a host name (IDN allowed, punycoded), never an IP address (RFC 6066 §3)."""
+    try:
+        name = normalize_hostname(text.strip(), text)
+    except UsageError as exc:
+        raise UsageError(f"--sni: {exc.message}") from exc
+    if _ip_or_none(name) is not None:
+        raise UsageError(f"--sni must be a host name, not an IP address: {text!r}")
+    return name

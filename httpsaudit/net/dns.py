@@ -39,8 +39,12 @@ def parse_resolver(text: str) -> ResolverAddress:
     value = text.strip()
     host, port_text = value, ""
     if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else rest
+        host, closed, rest = value[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")) or ":" not in host:
+            raise UsageError(
+                f"--resolver: brackets hold an IPv6 address: [IPv6]:PORT, not {text!r}"
+            )
+        port_text = rest[1:]
     elif value.count(":") == 1:
         host, _, port_text = value.partition(":")
     try:
