@@ -38,7 +38,7 @@ from httpsaudit.tls.codes import (
 )
 from httpsaudit.tls.messages import is_tls13, parse_certificate_list_tls12
 from httpsaudit.tls.observer import ObservedStream, ServerStreamObserver
-from httpsaudit.tls.records import NEED_DATA, RecordBuffer
+from httpsaudit.tls.records import NEED_DATA, RecordBuffer, starts_like_a_record
 
 # Bytes OpenSSL may hold for us to send in one go; the memory BIO grows as needed.
 BIO_READ_CHUNK_BYTES = 65536
@@ -364,8 +364,9 @@ class OpenSSLConnection:
         try:
             records = self._observer.receive_data(data)
         except DecodeError as exc:
+            stream_start = self._transport.bytes_received == len(data)
             raise RemoteProtocolError(
-                _not_tls_message(self._transport.peer, data, exc),
+                _not_tls_message(self._transport.peer, data, exc, stream_start=stream_start),
                 offset=exc.offset,
                 phase=Phase.TLS,
             ) from exc
@@ -549,12 +550,14 @@ def _alert_error(peer: str, level: int, description: int) -> AlertReceived:
     )
 
 
-def _not_tls_message(peer: str, data: bytes, exc: DecodeError) -> str:
+def _not_tls_message(peer: str, data: bytes, exc: DecodeError, *, stream_start: bool) -> str:
+    """Another protocol (named when we know it) versus a TLS peer breaking TLS's rules: an
+    oversized record is a broken TLS server, not a non-TLS one."""
     head = data[:16]
-    if head.startswith(b"HTTP/"):
+    if stream_start and head.startswith(b"HTTP/"):
         return f"{peer} answered in plain HTTP, not TLS (is this an http:// port?)"
-    if head.startswith(b"SSH-"):
+    if stream_start and head.startswith(b"SSH-"):
         return f"{peer} is an SSH server, not TLS"
-    return (
-        f"{peer} answered with bytes that are not TLS ({exc.message}; first bytes {head.hex(' ')})"
-    )
+    if stream_start and not starts_like_a_record(head):
+        return f"{peer} answered with bytes that are not TLS (first bytes {head.hex(' ')})"
+    return f"{peer} sent malformed TLS ({exc.message})"

@@ -15,7 +15,7 @@ from httpsaudit.net.transport import TcpConnection
 from httpsaudit.tls.codes import HandshakeType
 from httpsaudit.tls.messages import Alert, ServerHello, is_tls13
 from httpsaudit.tls.observer import ServerStreamObserver
-from httpsaudit.tls.records import HandshakeMessage
+from httpsaudit.tls.records import HandshakeMessage, starts_like_a_record
 
 # Reads allowed for one answer; a first flight is a handful of records.
 MAX_ANSWER_READS = 256
@@ -96,13 +96,27 @@ def exchange_hello(
         try:
             observer.receive_data(data)
         except DecodeError as exc:
+            if _done(observer, until):
+                break  # what the probe asked for came whole before the bad bytes
+            stream_start = transport.bytes_received == len(data)
+            what = (
+                "bytes that are not TLS"
+                if stream_start and not starts_like_a_record(data[:2])
+                else "malformed TLS"
+            )
             raise RemoteProtocolError(
-                f"{transport.peer} answered a ClientHello with bytes that are not TLS "
-                f"({exc.message})",
+                f"{transport.peer} answered a ClientHello with {what} ({exc.message})",
                 offset=exc.offset,
             ) from exc
         if _done(observer, until):
             break
+        unreadable = observer.state.unreadable
+        if unreadable is not None:
+            # The flight the probe needs goes on past a message too long to follow.
+            raise RemoteProtocolError(
+                f"{transport.peer} answered a ClientHello with a handshake message too long "
+                f"to read ({unreadable})"
+            )
     state = observer.state
     if state.alert is not None:
         kind = AnswerKind.ALERT

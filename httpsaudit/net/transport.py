@@ -90,9 +90,7 @@ class TcpConnection:
         try:
             yield
         except TimeoutError as exc:
-            raise PhaseTimeout(
-                f"{self.peer} sent nothing before the deadline ({action})", phase=phase
-            ) from exc
+            raise PhaseTimeout(self._timeout_message(action), phase=phase) from exc
         except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as exc:
             raise ConnectionLost(
                 f"{self.peer} reset the connection ({action})",
@@ -105,6 +103,17 @@ class TcpConnection:
                 phase=phase,
                 bytes_received=self.bytes_received,
             ) from exc
+
+    def _timeout_message(self, action: str) -> str:
+        """Say what the peer did: silence, a trickle that never finished, or not reading."""
+        if action == "sending":
+            return f"{self.peer} did not take our bytes before the deadline ({action})"
+        if self.bytes_received:
+            return (
+                f"{self.peer} sent {self.bytes_received} bytes but not the rest before the "
+                f"deadline ({action})"
+            )
+        return f"{self.peer} sent nothing before the deadline ({action})"
 
     def _arm(self, deadline: Deadline, phase: Phase, action: str) -> None:
         remaining = deadline.remaining()

@@ -21,7 +21,10 @@ DOWNGRADE_TLS12 = bytes.fromhex("444f574e47524401")
 DOWNGRADE_TLS11 = bytes.fromhex("444f574e47524400")
 # Bounds on server-controlled counts; each is far above anything a real server sends.
 MAX_EXTENSIONS = 64
-MAX_CERTIFICATES = 32
+# OpenSSL verifies chains up to 100 intermediates deep (its default verify depth), so a longer
+# chain is one no client accepts; a 100-certificate chain still parses, and probes that only
+# want the leaf do not fail on it. Messages are bounded in bytes by the reassembler already.
+MAX_CERTIFICATES = 128
 MAX_CERTIFICATE_LIST_BYTES = 2**24 - 1
 
 

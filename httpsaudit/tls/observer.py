@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from httpsaudit.errors import RemoteProtocolError
+from httpsaudit.errors import DecodeError, RemoteProtocolError
 from httpsaudit.tls.codec import Reader
 from httpsaudit.tls.codes import ContentType, HandshakeType
 from httpsaudit.tls.messages import Alert, ServerHello, is_tls13, parse_alert, parse_server_hello
@@ -37,6 +37,9 @@ class ObservedStream:
     hello_retry_request: ServerHello | None
     alert: Alert | None
     encrypted: bool
+    # Why handshake messages stopped being read (one longer than the reassembler holds); the
+    # records are still framed, and whoever drives the handshake gives its own verdict.
+    unreadable: str | None = None
 
 
 class ServerStreamObserver:
@@ -54,6 +57,7 @@ class ServerStreamObserver:
         self._hello_retry_request: ServerHello | None = None
         self._alert: Alert | None = None
         self._encrypted = False
+        self._unreadable: str | None = None
 
     def receive_data(self, data: bytes) -> list[Record]:
         """Consume ``data``; return the records it completed. Raises DecodeError on non-TLS."""
@@ -81,12 +85,19 @@ class ServerStreamObserver:
         if record.content_type == ContentType.ALERT:
             self._alert = parse_alert(Reader(record.payload, base=record.offset + 5))
             return
-        if record.content_type != ContentType.HANDSHAKE:
+        if record.content_type != ContentType.HANDSHAKE or self._unreadable is not None:
             return
         self._handshake.receive_record(record)
         self._handshake_pending_bytes += len(record.payload)
         while True:
-            message = self._handshake.next_message()
+            try:
+                message = self._handshake.next_message()
+            except DecodeError as exc:
+                # RFC 8446 §4: a message may be 2^24 - 1 bytes long, so one past the
+                # reassembler's cap is still TLS, just more than we follow: stop reading
+                # messages and say why, rather than call the stream malformed.
+                self._unreadable = exc.message
+                return
             if message is NEED_DATA:
                 return
             self._handshake_pending_bytes -= message.wire_bytes
@@ -127,6 +138,7 @@ class ServerStreamObserver:
             hello_retry_request=self._hello_retry_request,
             alert=self._alert,
             encrypted=self._encrypted,
+            unreadable=self._unreadable,
         )
 
     def messages_of_type(self, msg_type: int) -> tuple[HandshakeMessage, ...]:

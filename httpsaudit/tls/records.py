@@ -24,6 +24,14 @@ MAX_HANDSHAKE_MESSAGE_BYTES = 2**18
 _KNOWN_CONTENT_TYPES = frozenset(int(kind) for kind in ContentType)
 
 
+def starts_like_a_record(data: bytes) -> bool:
+    """Whether ``data`` can begin a TLS record (a known content type, then major version 3):
+    tells a peer that does not speak TLS at all from one that breaks TLS's rules."""
+    if data and data[0] not in _KNOWN_CONTENT_TYPES:
+        return False
+    return len(data) < 2 or data[1] == 0x03
+
+
 class NeedData(enum.Enum):
     """Sentinel: the buffer holds no complete unit yet (h11's ``NEED_DATA``)."""
 

@@ -18,6 +18,7 @@ from httpsaudit.tls.protection import RecordDecryptor
 from httpsaudit.tls.records import NEED_DATA, HandshakeReassembler, Record, RecordBuffer
 
 # Post-handshake messages read before giving up: servers send a handful of tickets, not floods.
+# A stream holding more is reported as a problem, so nobody counts the cap as the server's number.
 MAX_POST_HANDSHAKE_MESSAGES = 64
 
 
@@ -41,7 +42,8 @@ def read_post_handshake_tickets(
         buffer.receive_data(stream)
         decryptor = RecordDecryptor(suite_code, traffic_secret)
         messages = 0
-        while messages < MAX_POST_HANDSHAKE_MESSAGES:
+        # Ends with ``stream``, which the caller has already capped in bytes.
+        while True:
             record = buffer.next_record()
             if record is NEED_DATA:
                 break
@@ -55,6 +57,12 @@ def read_post_handshake_tickets(
             )
             while (message := reassembler.next_message()) is not NEED_DATA:
                 messages += 1
+                if messages > MAX_POST_HANDSHAKE_MESSAGES:
+                    return PostHandshakeTickets(
+                        tuple(tickets),
+                        f"more than {MAX_POST_HANDSHAKE_MESSAGES} post-handshake messages: "
+                        "reading stopped there",
+                    )
                 if message.msg_type == HandshakeType.NEW_SESSION_TICKET:
                     tickets.append(parse_new_session_ticket_tls13(Reader(message.body)))
                 elif message.msg_type == HandshakeType.KEY_UPDATE:
