@@ -455,7 +455,10 @@ class EngineConnection:
                 raise
             if event is NEED_DATA:
                 return None
-            self._events.append(event)
+            if self._handshake is None:
+                # Only the handshake's events are kept (for ``EngineHandshake``); after it,
+                # a server streaming records must not grow a list for the connection's life.
+                self._events.append(event)
             self._name_server_message(event)
             if isinstance(event, events.HandshakeComplete):
                 return event

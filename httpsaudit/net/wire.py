@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from httpsaudit.net.clock import ns_to_ms
 from httpsaudit.results import Direction, Flight
 
+# Message names kept per flight. A real flight has about ten (a TLS 1.2 first flight, or a
+# response with a few tickets); a server streaming NewSessionTickets or KeyUpdates must not
+# grow the list for the life of the connection. Names past the cap are dropped, bytes still count.
+MAX_MESSAGES_PER_FLIGHT = 256
+
 
 @dataclass(slots=True)
 class _FlightBuilder:
@@ -39,7 +44,8 @@ class WireLog:
         flight.wire_bytes += len(data)
         flight.last_ns = stamp_ns
         if self._pending_client_messages:
-            flight.messages.extend(self._pending_client_messages)
+            room = MAX_MESSAGES_PER_FLIGHT - len(flight.messages)
+            flight.messages.extend(self._pending_client_messages[: max(room, 0)])
             self._pending_client_messages.clear()
 
     def received(self, data: bytes, stamp_ns: int, records: int = 0) -> None:
@@ -56,9 +62,12 @@ class WireLog:
         """Label a message: a server message belongs to the flight being read, a client message
         to the next flight the client writes (libraries label it just before sending)."""
         if direction is Direction.CLIENT:
-            self._pending_client_messages.append(name)
+            if len(self._pending_client_messages) < MAX_MESSAGES_PER_FLIGHT:
+                self._pending_client_messages.append(name)
         elif self._flights and self._flights[-1].direction is Direction.SERVER:
-            self._flights[-1].messages.append(name)
+            messages = self._flights[-1].messages
+            if len(messages) < MAX_MESSAGES_PER_FLIGHT:
+                messages.append(name)
 
     def _current(self, direction: Direction, stamp_ns: int) -> _FlightBuilder:
         if not self._flights or self._flights[-1].direction is not direction:

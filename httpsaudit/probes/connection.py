@@ -35,6 +35,10 @@ from httpsaudit.tls.codec import Reader
 from httpsaudit.tls.codes import CipherSuite, HandshakeType, NamedGroup, ProtocolVersion, name_of
 from httpsaudit.tls.messages import parse_server_key_exchange
 
+# Addresses tried in turn for the timed connection. DNS decides how many come back (hundreds
+# fit in one answer); browsers give up after a handful, and each try costs a phase deadline.
+MAX_CONNECT_ADDRESSES = 16
+
 _VERSIONS_BY_OPENSSL_NAME = {
     "SSLv3": ProtocolVersion.SSLv3,
     "TLSv1": ProtocolVersion.TLSv1_0,
@@ -164,7 +168,7 @@ def _connect_tcp(
     cap counts the timed connection too, so a fleet never exceeds it)."""
     failed: list[str] = []
     last_error: HttpsAuditError | None = None
-    for address in addresses:
+    for address in addresses[:MAX_CONNECT_ADDRESSES]:
         with contextlib.ExitStack() as slot:
             slot.enter_context(context.connection_slot((address, port)))
             context.count_connection()

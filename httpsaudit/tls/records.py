@@ -162,6 +162,11 @@ class HandshakeReassembler:
                 f"record type {record.content_type} fed to the handshake reassembler",
                 offset=record.offset,
             )
+        if not record.payload:
+            # An empty fragment (RFC 8446 §5.1 forbids them) adds no bytes; skipping it keeps
+            # ``_segments`` no longer than the buffered bytes, so a stream of empty records
+            # cannot grow it without bound.
+            return
         if not self._buffer:
             self._segments.clear()
         self._segments.append((len(self._buffer), record.offset + RECORD_HEADER_BYTES))
