@@ -552,7 +552,9 @@ def preference_kind(ranking: Ranking, supported: Sequence[int]) -> str:
 def browser_cost(answer: HelloAnswer) -> tuple[int | None, bool | None]:
     """The group chosen for the browser hello, and whether it took a HelloRetryRequest."""
     group = tls13_selected_group(answer)
-    if group is None:
+    if group is None or group not in BROWSER_HELLO_GROUPS:
+        # A group the browser hello never listed is a broken answer (RFC 8446 §4.1.4), not a
+        # choice a browser would meet: say nothing rather than name it.
         return None, None
     return group, answer.hello_retry_request is not None
 

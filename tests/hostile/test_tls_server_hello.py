@@ -262,6 +262,8 @@ def test_hello_retry_request_for_a_group_not_offered(
     groups = run.result("groups")
     assert {group["tls13"] for group in groups["groups"]} == {"unknown"}
     assert groups["tls13_preference"] == []
+    # And the browser-like hello is not said to have got a group it never offered
+    assert (groups["browser_hello_group"], groups["browser_hello_retry"]) == (None, None)
     # And TLS 1.2, spliced to the real server, was measured as usual
     assert run.result("versions")["versions"][3]["support"] == "supported"
     assert run.result("key_exchange")["tls12_supported"] is True
