@@ -318,6 +318,24 @@ def analyse_staple(
         )
         return findings.facts(len(staple))
     findings = _Findings(response_status="successful")
+    try:
+        _check_successful(response, chain_ders, now, findings)
+    except (ValueError, TypeError):
+        # cryptography parses a response's inner fields (names, included certificates) only
+        # when they are read, and refuses some names with TypeError (a BIT STRING value under
+        # an OID other than x500UniqueIdentifier): a staple that fails then is as unparseable
+        # as one that fails at once.
+        findings = _Findings(response_status=UNPARSEABLE, problems=[NOT_OCSP])
+    return findings.facts(len(staple))
+
+
+def _check_successful(
+    response: ocsp.OCSPResponse,
+    chain_ders: Sequence[bytes],
+    now: datetime.datetime,
+    findings: _Findings,
+) -> None:
+    """Every check of a successful response; a field that fails once read raises."""
     leaf, issuer = _leaf_and_issuer(chain_ders, findings.problems)
     single = _single_response(response, leaf, findings.problems)
     if single is not None:
@@ -326,7 +344,6 @@ def analyse_staple(
     _check_signature(response, issuer, now, findings)
     if single is not None:
         _check_times(response, single, now, findings)
-    return findings.facts(len(staple))
 
 
 def _leaf_and_issuer(
@@ -338,10 +355,12 @@ def _leaf_and_issuer(
         return None, None
     try:
         leaf = load_certificate(chain_ders[0])
-    except DecodeError:
+        # Names are parsed when read: a leaf whose names do not parse cannot be matched either.
+        self_issued = leaf.subject == leaf.issuer
+    except (DecodeError, ValueError, TypeError):
         problems.append("the leaf certificate does not parse: the response cannot be matched")
         return None, None
-    candidates = [leaf] if leaf.subject == leaf.issuer else []
+    candidates = [leaf] if self_issued else []
     for der in chain_ders[1:]:
         try:
             candidates.append(load_certificate(der))
@@ -377,12 +396,17 @@ def _check_cert_status(single: ocsp.OCSPSingleResponse, findings: _Findings) -> 
     findings.cert_status = status.name.lower()
     if status is ocsp.OCSPCertStatus.REVOKED:
         revoked_at = single.revocation_time_utc
-        reason = single.revocation_reason
+        unstated = "not given"
+        try:
+            reason = single.revocation_reason
+        except ValueError:
+            # A code RFC 5280 §5.3.1 does not define: still a revocation, with no known reason.
+            reason, unstated = None, "a code outside RFC 5280"
         findings.revocation_time = revoked_at.isoformat() if revoked_at is not None else None
         findings.revocation_reason = reason.name if reason is not None else None
         findings.problems.append(
             f"the responder says the certificate is revoked (since {findings.revocation_time}, "
-            f"reason: {findings.revocation_reason or 'not given'})"
+            f"reason: {findings.revocation_reason or unstated})"
         )
     elif status is ocsp.OCSPCertStatus.UNKNOWN:
         findings.problems.append("the responder does not know the certificate (status unknown)")
@@ -445,7 +469,7 @@ def _check_signature(
     candidates = ([issuer] if issuer is not None else []) + included
     signing = next((c for c in candidates if _responder_id_names(response, c)), None)
     if signing is None:
-        signing = next((c for c in candidates if _verifies(c.public_key(), response) is True), None)
+        signing = next((c for c in candidates if _key_verifies(c, response) is True), None)
         if signing is None:
             findings.signer = "unknown"
             if not candidates:
@@ -459,7 +483,7 @@ def _check_signature(
             f"the responder ID does not name {_subject(signing)}, whose key made the "
             "signature: clients look the signer up by that ID"
         )
-    verified = _verifies(signing.public_key(), response)
+    verified = _key_verifies(signing, response)
     findings.signature_valid = verified
     if verified is None:
         findings.problems.append(
@@ -542,9 +566,9 @@ def _subject(certificate: x509.Certificate) -> str:
 
 
 def _issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if certificate.issuer != issuer.subject:
-        return False
     try:
+        if certificate.issuer != issuer.subject:  # names are parsed here, and may not parse
+            return False
         certificate.verify_directly_issued_by(issuer)
     except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
         return False
@@ -570,6 +594,15 @@ def _responder_id_names(response: ocsp.OCSPResponse, certificate: x509.Certifica
             return False
         return identifier.digest == key_hash
     return response.responder_name == certificate.subject
+
+
+def _key_verifies(certificate: x509.Certificate, response: ocsp.OCSPResponse) -> bool | None:
+    """``_verifies`` with the certificate's key; a key that does not load verifies nothing."""
+    try:
+        key = certificate.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        return False
+    return _verifies(key, response)
 
 
 def _verifies(key: CertificatePublicKeyTypes, response: ocsp.OCSPResponse) -> bool | None:
