@@ -154,7 +154,12 @@ def certificate_message_size(ders: tuple[bytes, ...], *, tls13: bool) -> int:
 
 
 def _key_facts(certificate: x509.Certificate) -> tuple[str, int, str | None, str]:
-    key = certificate.public_key()
+    try:
+        key = certificate.public_key()
+    except (UnsupportedAlgorithm, ValueError):
+        # An algorithm cryptography does not know, or a key that is not one (an EC point off
+        # its curve): the certificate still parses, its key is just not one we can describe.
+        return "unknown", 0, None, "unreadable key"
     if isinstance(key, rsa.RSAPublicKey):
         return "RSA", key.key_size, None, f"RSA-{key.key_size}"
     if isinstance(key, ec.EllipticCurvePublicKey):

@@ -35,6 +35,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
 from httpsaudit.errors import (
     ConnectionLost,
+    DecodeError,
     HttpsAuditError,
     Phase,
     PhaseTimeout,
@@ -139,7 +140,10 @@ class CertificateDeliveryProbe:
             raise Unsupported("the server sent no certificate")
         ders = connection.peer_certificates.ders
         certificates = [load_certificate(der) for der in ders]
-        leaf_key = certificates[0].public_key()
+        try:
+            leaf_key = certificates[0].public_key()
+        except (UnsupportedAlgorithm, ValueError) as exc:  # decoded only when read
+            raise DecodeError(f"the leaf's public key does not parse: {exc}") from exc
         first_flight = connection.tls.server_first_flight_bytes if connection.tls else 0
         chain = chain_weight(certificates, ders, certificate, first_flight)
         hygiene = validity_hygiene(certificates[0], certificate)
@@ -249,7 +253,11 @@ def signed_by(child: x509.Certificate, issuer: x509.Certificate) -> bool | None:
     except InvalidSignature:
         return False
     except (ValueError, TypeError, UnsupportedAlgorithm):
-        return _verify_legacy_signature(child, issuer.public_key())
+        try:
+            issuer_key = issuer.public_key()
+        except (ValueError, UnsupportedAlgorithm):
+            return None  # an issuer key we cannot read: the names are all we can go on
+        return _verify_legacy_signature(child, issuer_key)
     return True
 
 

@@ -1,8 +1,9 @@
 """One way to parse a DER certificate from a peer, whatever cryptography objects to.
 
 cryptography refuses bad DER with ValueError, but a bad version field with InvalidVersion,
-which is not a ValueError: a caller catching only one of them lets a hostile certificate
-crash a scan. Everything here becomes DecodeError.
+which is not a ValueError, and decodes names lazily (ValueError or TypeError on first read): a
+caller catching only one of them lets a hostile certificate crash a scan. Everything here
+becomes DecodeError. The public key stays lazy: an algorithm we do not know is not malformed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ def load_certificate(
 ) -> x509.Certificate:
     """Parse ``der``; DecodeError (with ``offset`` when known) for anything unparseable."""
     try:
-        return x509.load_der_x509_certificate(der)
-    except (ValueError, x509.InvalidVersion, UnsupportedAlgorithm) as exc:
+        certificate = x509.load_der_x509_certificate(der)
+        # Names are decoded only when read, and a hostile one (bad UTF-8, a common name tagged
+        # BIT STRING) raises ValueError or TypeError there: read them now, in one place.
+        certificate.subject.rfc4514_string()
+        certificate.issuer.rfc4514_string()
+    except (ValueError, TypeError, x509.InvalidVersion, UnsupportedAlgorithm) as exc:
         raise DecodeError(f"the {what} does not parse: {exc}", offset=offset) from exc
+    return certificate
