@@ -596,6 +596,7 @@ class PythonTlsServer(_ThreadedTcpServer):
         super().__init__(host)
         self.issued = issued
         self.response = response
+        self.requests: list[bytes] = []  # every request head received, for assertions
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.minimum_version = minimum_version
         self.context.maximum_version = maximum_version
@@ -612,6 +613,8 @@ class PythonTlsServer(_ThreadedTcpServer):
                 tls.do_handshake()
                 request = _read_until(tls, b"\r\n\r\n", MAX_REQUEST_HEAD_BYTES)
                 if request:
+                    with self._lock:
+                        self.requests.append(request)
                     tls.sendall(self.response)
                 # Send close_notify without waiting for the peer's: a client reading to EOF
                 # must not stall on us.

@@ -3,11 +3,13 @@ for one scan and for a fleet of names on one address."""
 
 from __future__ import annotations
 
+import httpsaudit
 from httpsaudit.probes.base import ConnectionLimiter, ScanOptions
 from httpsaudit.scan import scan, scan_many
 from httpsaudit.target import parse_address, parse_target
 from tests.pki import TestPKI
-from tests.servers import DelayProxy, NginxServer
+from tests.scanning import scan_local
+from tests.servers import DelayProxy, NginxServer, PythonTlsServer
 
 
 def test_one_scan_never_opens_more_than_the_cap_and_counts_every_connection(
@@ -57,3 +59,22 @@ def test_names_on_one_address_share_the_cap_in_a_fleet(pki: TestPKI) -> None:
     assert all(result is not None and result.reachable for result in results)
     assert limiter.peak(("127.0.0.1", proxy.port)) == 4
     assert sum(result.connections for result in results if result is not None) == seen_by_server
+
+
+def test_every_request_names_httpsaudit_and_carries_no_body(pki: TestPKI) -> None:
+    # Given a Python ssl server that records every request head it receives
+    with PythonTlsServer(pki.ecdsa_p256) as server:
+        # When a full scan runs (timed request, ALPN, resumption, client simulation...)
+        result = scan_local(server.port, ca_file=pki.root_path)
+        requests = list(server.requests)
+    # Then every request is a GET of the target path with our User-Agent, and nothing follows
+    # the head: no body, no Content-Length, ever
+    assert result.reachable
+    assert len(requests) >= 5
+    for request in requests:
+        head, _, after = request.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        assert lines[0] == b"GET / HTTP/1.1"
+        assert f"User-Agent: httpsaudit/{httpsaudit.__version__}".encode() in lines
+        assert not any(line.lower().startswith(b"content-length") for line in lines)
+        assert after == b""
