@@ -235,17 +235,7 @@ def render_report(
 
         return markdown.render(result, rules)
     if output_format is OutputFormat.TEXT:
-        buffer = io.StringIO()
-        console = Console(
-            file=buffer,
-            width=_report_width(),
-            color_system="truecolor" if color else None,
-            force_terminal=color,
-            highlight=False,
-        )
-        terminal.render(result, console, rules=rules)
-        # rich pads every line to the console width; trailing blanks only bloat files and diffs.
-        return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+        return _rendered(lambda console: terminal.render(result, console, rules=rules), color)
     assert_never(output_format)
 
 
@@ -1083,6 +1073,7 @@ def _fleet_progress(
 
 
 def _rendered(draw: Callable[[Console], None], color: bool) -> str:
+    """What ``draw`` prints, as text; colour only when it goes to a terminal."""
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -1092,6 +1083,7 @@ def _rendered(draw: Callable[[Console], None], color: bool) -> str:
         highlight=False,
     )
     draw(console)
+    # rich pads every line to the console width; trailing blanks only bloat files and diffs.
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
