@@ -429,7 +429,7 @@ class Gating:
     type=click.IntRange(1, 64),
     default=DEFAULT_MAX_CONNECTIONS,
     show_default=True,
-    help="Most connections open to the target at once.",
+    help="Most connections open to one address at once, shared by every target of a fleet.",
 )
 @click.option(
     "--resumption-attempts",
