@@ -9,7 +9,6 @@ fresh in this process and never written anywhere (STYLE 3.6: nothing secret comm
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import functools
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from httpsaudit.tls.codes import (
 )
 from httpsaudit.tls.events import ResumptionTicket
 from httpsaudit.tls.keyschedule import KeySchedule, hash_for_suite, transcript_hash
-from httpsaudit.tls.keyshare import KeyShareSecret, key_share_from_private_bytes
+from httpsaudit.tls.keyshare import key_share_from_private_bytes
 from httpsaudit.tls.messages import (
     parse_new_session_ticket_tls13,
     parse_server_hello,
@@ -42,37 +41,12 @@ from httpsaudit.tls.messages import (
 from httpsaudit.tls.observer import ServerStreamObserver
 from httpsaudit.tls.protection import RecordDecryptor
 from httpsaudit.tls.records import NEED_DATA, RECORD_HEADER_BYTES, RecordBuffer
-from tests.vectors import load_hex
+from tests import vectors
+from tests.vectors import handshake_messages, load_hex
 
 H = bytes.fromhex
 SUITE = CipherSuite.TLS_AES_128_GCM_SHA256
 SHA256 = hashes.SHA256()
-
-# --- RFC 8448 client inputs (printed in the RFC) -----------------------------------------------
-
-# The groups, signature schemes and suites every RFC 8448 ClientHello lists, in its order.
-RFC_GROUPS = (0x001D, 0x0017, 0x0018, 0x0019, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104)
-RFC_SIGNATURES = (
-    0x0403, 0x0503, 0x0603, 0x0203, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0201,
-    0x0402, 0x0502, 0x0602, 0x0202,
-)  # fmt: skip
-RFC_SUITES = (0x1301, 0x1303, 0x1302)
-S3_RANDOM = H("cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7")
-S3_CLIENT_PRIVATE = H("49af42ba7f7994852d713ef2784bcbcaa7911de26adc5642cb634540e7ea5005")
-S3_AGE_ADD = 0xFAD6AAC5
-S3_PSK = H("4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3")
-S4_RANDOM = H("1bc3ceb6bbe39cff938355b5a50adb6db21b7a6af649d7b4bc419d7876487d95")
-S4_CLIENT_PRIVATE = H("bff91188283846dd6a2134ef7180ca2b0b14fb10dce707b5098c0dddc813b2df")
-# The age that turns age_add into the RFC's obfuscated_ticket_age 0xfad6aacb.
-S4_TICKET_AGE_MS = 0xFAD6AACB - S3_AGE_ADD
-S5_RANDOM = H("b0b1c5a5aa37c5919f2ed1d5c6fff7fcb7849716945a2b8cee9258a346677b6f")
-S5_X25519_PRIVATE = H("0ed02f8e8117efc75ca7ac32aa7e34eda64cdc0ddad154a5e85289f959f63204")
-S5_P256_PRIVATE = H("ab5473467e19346ceb0a0414e41da21d4d2445bc3025afe97c4e8dc8d513da39")
-S6_RANDOM = H("6a472236328b83af40386d3a3e1f1ce624fa4ed89ab865a4ff0f4144ce3ae233")
-S6_CLIENT_PRIVATE = H("c040b2bb8f3addd20fd4058c547003a3c6f9c1cd915d5e535c87d8d191aaf071")
-S7_RANDOM = H("4e640a3f2c2738f09c9418bd78edccd7559d0531199276d4d92a0e9ee9d77d09")
-S7_SESSION_ID = H("a80c165581a8e0d06c0018d54d3a06dd32cfd4051eb026fad3fd0ba99269e6ef")
-S7_CLIENT_PRIVATE = H("dea00b45695dc781f19d34a62c1afd31ab4369af1e855a3bbb258d8442cde6d7")
 
 
 @functools.cache
@@ -81,30 +55,13 @@ def vector(name: str) -> bytes:
     return load_hex(name)
 
 
-def _x25519(private: bytes) -> KeyShareSecret:
-    return key_share_from_private_bytes(NamedGroup.x25519, private)
-
-
-def rfc_params(random: bytes, share: KeyShareSecret, **changes: object) -> ClientParams:
-    """ClientParams whose first flight is the RFC 8448 client's, byte for byte."""
-    params = ClientParams(
-        random=random,
-        legacy_session_id=b"",
-        server_name="server",
-        cipher_suites=RFC_SUITES,
-        supported_groups=RFC_GROUPS,
-        key_shares=(share,),
-        signature_algorithms=RFC_SIGNATURES,
-        renegotiation_info=True,
-        record_size_limit=0x4001,
-        send_compat_ccs=False,
-    )
-    return dataclasses.replace(params, **changes)  # type: ignore[arg-type]
-
-
 def simple_params() -> ClientParams:
     """RFC 8448 §3."""
-    return rfc_params(S3_RANDOM, _x25519(S3_CLIENT_PRIVATE), session_ticket_extension=True)
+    return vectors.rfc_params(
+        vectors.S3_RANDOM,
+        vectors.x25519_share(vectors.S3_CLIENT_PRIVATE),
+        session_ticket_extension=True,
+    )
 
 
 @functools.cache
@@ -115,9 +72,9 @@ def rfc_ticket() -> ResumptionTicket:
     )
     return ResumptionTicket(
         suite_code=SUITE,
-        psk=S3_PSK,
+        psk=vectors.S3_PSK,
         ticket=issued.ticket,
-        age_add=S3_AGE_ADD,
+        age_add=vectors.S3_AGE_ADD,
         lifetime_s=issued.lifetime_s,
         max_early_data_size=1024,
         server_name="server",
@@ -127,36 +84,38 @@ def rfc_ticket() -> ResumptionTicket:
 
 def resumed_params() -> ClientParams:
     """RFC 8448 §4: the §3 ticket with 0-RTT data."""
-    return rfc_params(
-        S4_RANDOM,
-        _x25519(S4_CLIENT_PRIVATE),
+    return vectors.rfc_params(
+        vectors.S4_RANDOM,
+        vectors.x25519_share(vectors.S4_CLIENT_PRIVATE),
         ticket=rfc_ticket(),
-        ticket_age_ms=S4_TICKET_AGE_MS,
+        ticket_age_ms=vectors.S4_TICKET_AGE_MS,
         early_data=b"ABCDEF",
     )
 
 
 def hrr_params() -> ClientParams:
     """RFC 8448 §5: every listed group is one the engine can make a share for."""
-    return rfc_params(
-        S5_RANDOM,
-        _x25519(S5_X25519_PRIVATE),
+    return vectors.rfc_params(
+        vectors.S5_RANDOM,
+        vectors.x25519_share(vectors.S5_X25519_PRIVATE),
         supported_groups=(0x001D, 0x0017, 0x0018),
-        retry_key_shares=(key_share_from_private_bytes(NamedGroup.secp256r1, S5_P256_PRIVATE),),
+        retry_key_shares=(
+            key_share_from_private_bytes(NamedGroup.secp256r1, vectors.S5_P256_PRIVATE),
+        ),
     )
 
 
 def client_auth_params() -> ClientParams:
     """RFC 8448 §6: the server asks for a client certificate and signs with ECDSA."""
-    return rfc_params(S6_RANDOM, _x25519(S6_CLIENT_PRIVATE))
+    return vectors.rfc_params(vectors.S6_RANDOM, vectors.x25519_share(vectors.S6_CLIENT_PRIVATE))
 
 
 def compat_params() -> ClientParams:
     """RFC 8448 §7: middlebox compatibility mode."""
-    return rfc_params(
-        S7_RANDOM,
-        _x25519(S7_CLIENT_PRIVATE),
-        legacy_session_id=S7_SESSION_ID,
+    return vectors.rfc_params(
+        vectors.S7_RANDOM,
+        vectors.x25519_share(vectors.S7_CLIENT_PRIVATE),
+        legacy_session_id=vectors.S7_SESSION_ID,
         send_compat_ccs=True,
     )
 
@@ -223,16 +182,6 @@ def records_of(stream: bytes) -> list[tuple[int, bytes]]:
     return records
 
 
-def handshake_messages(plaintext: bytes) -> list[tuple[int, bytes]]:
-    """(type, body) of each handshake message in ``plaintext``."""
-    reader = Reader(plaintext)
-    messages: list[tuple[int, bytes]] = []
-    while reader.remaining:
-        kind = reader.uint8("type")
-        messages.append((kind, reader.opaque(3, "body", maximum=2**24 - 1)))
-    return messages
-
-
 def handshake_message(kind: int, body: bytes) -> bytes:
     return Writer().uint8(kind).opaque(3, body).getvalue()
 
@@ -253,7 +202,7 @@ def _open_flight(client_hello: str, server_hello: str, flight: str, private: byt
     share_data = hello.extension(ExtensionType.KEY_SHARE)
     assert share_data is not None
     server_share = parse_server_key_share(Reader(share_data)).key_exchange
-    shared = _x25519(private).shared_secret(server_share)
+    shared = vectors.x25519_share(private).shared_secret(server_share)
     schedule = KeySchedule.start(hello.cipher_suite).with_shared_secret(shared)
     algorithm = hash_for_suite(hello.cipher_suite)
     transcript = load_hex(client_hello)[RECORD_HEADER_BYTES:] + hello_record[RECORD_HEADER_BYTES:]
@@ -281,19 +230,19 @@ def opened_flights() -> dict[str, OpenedFlight]:
             "rfc8448_simple_client_hello",
             "rfc8448_simple_server_hello",
             "rfc8448_simple_server_encrypted_flight",
-            S3_CLIENT_PRIVATE,
+            vectors.S3_CLIENT_PRIVATE,
         ),
         "client_auth": _open_flight(
             "rfc8448_client_auth_client_hello",
             "rfc8448_client_auth_server_hello",
             "rfc8448_client_auth_server_encrypted_flight",
-            S6_CLIENT_PRIVATE,
+            vectors.S6_CLIENT_PRIVATE,
         ),
         "compat": _open_flight(
             "rfc8448_compat_client_hello",
             "rfc8448_compat_server_hello",
             "rfc8448_compat_server_encrypted_flight",
-            S7_CLIENT_PRIVATE,
+            vectors.S7_CLIENT_PRIVATE,
         ),
     }
 

@@ -19,6 +19,7 @@ import jsonschema
 from httpsaudit.errors import ErrorKind, Phase
 from httpsaudit.report.json import load_schema
 from httpsaudit.results import ProbeId
+from tests.hostile.scripted import Script, ScriptedServer
 
 # --timeout for scans of servers that stall: small, so a module of them stays quick.
 STALL_TIMEOUT_S = 5
@@ -80,6 +81,14 @@ def scan_loopback_port(port: int, tmp_path: Path) -> ScanRun:
     return scan(f"127.0.0.1:{port}", tmp_path / "report.json", timeout_s=STALL_TIMEOUT_S)
 
 
+def scan_script(script: Script, tmp_path: Path) -> tuple[ScanRun, str, ScriptedServer]:
+    """Serve ``script`` on loopback and scan it as a user does: the run, the peer as the scan
+    names it (``127.0.0.1:PORT``) and the stopped server, to ask what it saw."""
+    with ScriptedServer(script) as server:
+        run = scan_loopback_port(server.port, tmp_path)
+    return run, f"127.0.0.1:{server.port}", server
+
+
 def assert_failed(run: ScanRun, probe_id: ProbeId, kind: ErrorKind, phase: Phase) -> str:
     """The probe failed with exactly this kind and phase; its message is returned."""
     outcome = run.probe(probe_id)
@@ -88,6 +97,11 @@ def assert_failed(run: ScanRun, probe_id: ProbeId, kind: ErrorKind, phase: Phase
     assert (error["kind"], error["phase"]) == (kind.value, phase.value), error
     message: str = error["message"]
     return message
+
+
+def assert_connection_failed(run: ScanRun, kind: ErrorKind) -> str:
+    """The timed connection failed at TLS with this kind; its message is returned."""
+    return assert_failed(run, ProbeId.CONNECTION, kind, Phase.TLS)
 
 
 def assert_every_probe_accounted_for(run: ScanRun) -> None:
@@ -142,3 +156,10 @@ def assert_unreachable(run: ScanRun) -> None:
     assert run.report["reachable"] is False
     assert (run.report["score"], run.report["grade"]) == (None, None)
     assert run.error_lines(), run.stderr
+
+
+def assert_unprobeable(run: ScanRun, kind: ErrorKind) -> None:
+    """The timed connection failed with ``kind`` in a way not worth repeating: every other
+    probe skipped for it, and no TLS session at all."""
+    assert skip_reasons(run) == skips_after_unprobeable_failure(kind)
+    assert_unreachable(run)

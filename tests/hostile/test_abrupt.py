@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from httpsaudit.errors import ErrorKind, Phase
+from httpsaudit.errors import ErrorKind
 from httpsaudit.results import ProbeId
 from tests.hostile import flights
 from tests.hostile.harness import (
+    assert_connection_failed,
     assert_every_probe_accounted_for,
-    assert_failed,
     assert_unreachable,
-    scan_loopback_port,
+    scan_script,
 )
-from tests.hostile.scripted import Close, ReadRecord, Reply, Reset, Script, ScriptedServer, Sleep
+from tests.hostile.scripted import Close, ReadRecord, Reply, Reset, Script, Sleep
 
 SERVER_HELLO_BYTES = len(flights.tls12_server_hello(b""))
 # The start of a Certificate message claiming 3000 bytes: part of a first flight.
@@ -32,12 +32,10 @@ def _server_flight(run_report: dict[str, object]) -> dict[str, object]:
 
 def test_server_that_closes_right_after_its_server_hello(tmp_path: Path) -> None:
     # Given a server that sends a TLS 1.2 ServerHello and then a FIN
-    with ScriptedServer([ReadRecord(), Reply(flights.tls12_server_hello), Close()]) as server:
-        # When a user scans it
-        run = scan_loopback_port(server.port, tmp_path)
-        peer = f"127.0.0.1:{server.port}"
+    # When a user scans it
+    run, peer, _ = scan_script([ReadRecord(), Reply(flights.tls12_server_hello), Close()], tmp_path)
     # Then the timed connection was lost in the TLS phase, after exactly the ServerHello
-    message = assert_failed(run, ProbeId.CONNECTION, ErrorKind.CONNECTION_LOST, Phase.TLS)
+    message = assert_connection_failed(run, ErrorKind.CONNECTION_LOST)
     assert message == (
         f"{peer} closed the connection during the TLS handshake after {SERVER_HELLO_BYTES} bytes"
     )
@@ -64,12 +62,10 @@ def test_server_that_resets_mid_flight(tmp_path: Path) -> None:
         return flights.tls12_server_hello(client_hello) + PARTIAL_CERTIFICATE
 
     script: Script = [ReadRecord(), Reply(partial_flight), Sleep(BEFORE_RESET_S), Reset()]
-    with ScriptedServer(script) as server:
-        # When a user scans it
-        run = scan_loopback_port(server.port, tmp_path)
-        peer = f"127.0.0.1:{server.port}"
+    # When a user scans it
+    run, peer, _ = scan_script(script, tmp_path)
     # Then the timed connection says the server reset it, keeping the partial flight it read
-    message = assert_failed(run, ProbeId.CONNECTION, ErrorKind.CONNECTION_LOST, Phase.TLS)
+    message = assert_connection_failed(run, ErrorKind.CONNECTION_LOST)
     assert message == f"{peer} reset the connection (receiving)"
     server_flight = _server_flight(run.probe(ProbeId.CONNECTION)["result"])
     assert (server_flight["records"], server_flight["wire_bytes"]) == (

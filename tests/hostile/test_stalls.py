@@ -5,17 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from httpsaudit.errors import ErrorKind, Phase
+from httpsaudit.errors import ErrorKind
 from httpsaudit.results import ProbeId
 from tests.hostile import flights
 from tests.hostile.harness import (
-    assert_failed,
-    assert_unreachable,
-    scan_loopback_port,
-    skip_reasons,
-    skips_after_unprobeable_failure,
+    assert_connection_failed,
+    assert_unprobeable,
+    scan_script,
 )
-from tests.hostile.scripted import Hold, ReadRecord, Script, ScriptedServer, Trickle
+from tests.hostile.scripted import Hold, ReadRecord, Script, Trickle
 
 # One byte a second: a 54-byte ServerHello would take most of a minute.
 TRICKLE_INTERVAL_S = 1.0
@@ -25,13 +23,11 @@ def test_server_that_sends_one_byte_per_second(tmp_path: Path) -> None:
     # Given a server that trickles a valid ServerHello, one byte per second
     hello = flights.tls12_server_hello(b"")
     script: Script = [ReadRecord(), Trickle(hello, TRICKLE_INTERVAL_S), Hold()]
-    with ScriptedServer(script) as server:
-        # When a user scans it with a --timeout far shorter than the trickle
-        run = scan_loopback_port(server.port, tmp_path)
-        peer = f"127.0.0.1:{server.port}"
+    # When a user scans it with a --timeout far shorter than the trickle
+    run, peer, _ = scan_script(script, tmp_path)
     # Then the deadline counted from the start, not from the last byte: the scan ended while
     # the ServerHello was still incomplete, and the message says how much had come
-    message = assert_failed(run, ProbeId.CONNECTION, ErrorKind.TIMEOUT, Phase.TLS)
+    message = assert_connection_failed(run, ErrorKind.TIMEOUT)
     found = re.fullmatch(
         rf"{re.escape(peer)} sent (\d+) bytes but not the rest before the deadline \(receiving\)",
         message,
@@ -43,20 +39,16 @@ def test_server_that_sends_one_byte_per_second(tmp_path: Path) -> None:
     server_flight = run.probe(ProbeId.CONNECTION)["result"]["failed_handshake_flights"][1]
     assert (server_flight["direction"], server_flight["wire_bytes"]) == ("server", received)
     assert (server_flight["records"], server_flight["messages"]) == (0, [])
-    assert skip_reasons(run) == skips_after_unprobeable_failure(ErrorKind.TIMEOUT)
-    assert_unreachable(run)
+    assert_unprobeable(run, ErrorKind.TIMEOUT)
 
 
 def test_server_that_accepts_and_never_answers(tmp_path: Path) -> None:
     # Given a server that accepts, reads the ClientHello and never writes a byte
-    with ScriptedServer([Hold()]) as server:
-        # When a user scans it
-        run = scan_loopback_port(server.port, tmp_path)
-        peer = f"127.0.0.1:{server.port}"
+    # When a user scans it
+    run, peer, server = scan_script([Hold()], tmp_path)
     # Then the timed connection timed out at TLS, and nothing else was sent the same hello
-    message = assert_failed(run, ProbeId.CONNECTION, ErrorKind.TIMEOUT, Phase.TLS)
+    message = assert_connection_failed(run, ErrorKind.TIMEOUT)
     assert message == f"{peer} sent nothing before the deadline (receiving)"
-    assert skip_reasons(run) == skips_after_unprobeable_failure(ErrorKind.TIMEOUT)
-    assert_unreachable(run)
+    assert_unprobeable(run, ErrorKind.TIMEOUT)
     assert server.connections == 1
     assert server.received[0][:3] == b"\x16\x03\x01"  # the ClientHello did arrive

@@ -14,10 +14,9 @@ import pytest
 from tests.hostile.tls_scripts import (
     Answer,
     OfferedHello,
-    ScanRun,
     ScriptedTlsServer,
     alert_record,
-    scan_cli,
+    scan_checked,
 )
 from tests.pki import TestPKI
 
@@ -29,12 +28,6 @@ def alerting(payload: bytes) -> ScriptedTlsServer:
         return Answer(alert_record(payload))
 
     return ScriptedTlsServer(script)
-
-
-def scan(server: ScriptedTlsServer, pki: TestPKI, tmp_path: Path) -> ScanRun:
-    run = scan_cli(server.port, pki.root_path, tmp_path / "report.json")
-    assert run.crashes() == []
-    return run
 
 
 @pytest.mark.parametrize(
@@ -63,7 +56,7 @@ def test_every_hello_answered_with_an_alert(
     # Given a server that answers any ClientHello with this one alert and closes
     with alerting(bytes([level, description])) as server:
         # When the user scans it
-        run = scan(server, pki, tmp_path)
+        run = scan_checked(server.port, pki, tmp_path)
     # Then no TLS session was set up: exit 3, and the timed connection says which alert
     assert run.returncode == 3
     assert run.error("connection") == ("alert", "tls")
@@ -94,7 +87,7 @@ def test_alert_record_of_the_wrong_length(
     # Given a server that answers with an alert record of 0, 1 or 3 bytes (RFC 8446 §6: two)
     with alerting(payload) as server:
         # When the user scans it
-        run = scan(server, pki, tmp_path)
+        run = scan_checked(server.port, pki, tmp_path)
     # Then the timed connection fails on malformed TLS, pointing at the bad byte
     assert run.returncode == 3
     assert run.error("connection") == ("protocol", "tls")

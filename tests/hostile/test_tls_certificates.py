@@ -5,28 +5,28 @@ from __future__ import annotations
 
 import random
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from httpsaudit.tls.codes import CipherSuite, ExtensionType, NamedGroup
+from httpsaudit.tls.codes import ExtensionType
 from httpsaudit.tls.records import MAX_HANDSHAKE_MESSAGE_BYTES
 from tests.hostile.tls_scripts import (
     SPLICE,
     Answer,
     OfferedHello,
-    ScanRun,
     Script,
-    ScriptedTlsServer,
     Splice,
     Tls13Flight,
+    assert_no_session_and_engine_refused,
     certificate_tls12,
     issue_padded,
-    scan_cli,
+    scan_checked,
+    scan_scripted_tls,
     tls12_certificate_flight,
     tls12_stapling_flight,
+    tls13_with_x25519,
 )
 from tests.pki import TestPKI, issue_under_intermediates
 from tests.servers import PythonTlsServer
@@ -39,28 +39,6 @@ PADDING_BYTES = 2**20
 MALFORMED_DER = b"\x30\x82\x01\x00" + b"\x02" * 40
 # "Random" bytes, fixed so a failure reproduces: 700 of them, about a real staple's size.
 STAPLE = random.Random(9).randbytes(700)
-
-
-@pytest.fixture(scope="module")
-def backend(pki: TestPKI) -> Iterator[tuple[str, int]]:
-    """The real TLS 1.2 + 1.3 server every spliced connection reaches."""
-    with PythonTlsServer(pki.ecdsa_p256) as server:
-        yield ("127.0.0.1", server.port)
-
-
-def scan(port: int, pki: TestPKI, tmp_path: Path) -> ScanRun:
-    run = scan_cli(port, pki.root_path, tmp_path / "report.json")
-    assert run.crashes() == []
-    return run
-
-
-def tls13_with_x25519(hello: OfferedHello) -> bool:
-    """A hello our scripted TLS 1.3 server can finish: TLS 1.3, AES-128-GCM, an x25519 share."""
-    return (
-        hello.offers_tls13
-        and NamedGroup.x25519 in hello.key_shares
-        and CipherSuite.TLS_AES_128_GCM_SHA256 in hello.cipher_suites
-    )
 
 
 def tls13_script(pki: TestPKI, build: Callable[[Tls13Flight], Tls13Flight]) -> Script:
@@ -86,7 +64,7 @@ def test_tls12_chain_of_100_certificates(pki: TestPKI, tmp_path: Path) -> None:
     assert len(issued.chain) == CHAIN_CERTIFICATES
     with PythonTlsServer(issued, maximum_version=ssl.TLSVersion.TLSv1_2) as server:
         # When the user scans it
-        run = scan(server.port, pki, tmp_path)
+        run = scan_checked(server.port, pki, tmp_path)
     # Then the scan is complete: a chain that long is reported, not a reason to fail
     assert run.returncode == 0
     assert {name for name, status in run.statuses().items() if status != "completed"} == {
@@ -109,7 +87,7 @@ def test_tls12_one_megabyte_certificate(pki: TestPKI, tmp_path: Path) -> None:
     issued = issue_padded(pki, tmp_path / "padded", PADDING_BYTES)
     with PythonTlsServer(issued, maximum_version=ssl.TLSVersion.TLSv1_2) as server:
         # When the user scans it
-        run = scan(server.port, pki, tmp_path)
+        run = scan_checked(server.port, pki, tmp_path)
     # Then no TLS session: OpenSSL refuses the message (its own limit), exit 3
     assert run.returncode == 3
     assert run.error("connection") == ("handshake", "tls")
@@ -128,7 +106,7 @@ def test_tls13_one_megabyte_certificate(pki: TestPKI, tmp_path: Path) -> None:
     issued = issue_padded(pki, tmp_path / "padded", PADDING_BYTES)
     with PythonTlsServer(issued) as server:
         # When the user scans it
-        run = scan(server.port, pki, tmp_path)
+        run = scan_checked(server.port, pki, tmp_path)
     # Then no TLS session, exit 3; the versions are still read from the ServerHellos
     assert run.returncode == 3
     assert run.error("connection") == ("handshake", "tls")
@@ -151,9 +129,8 @@ def test_tls12_certificate_of_malformed_der(
 ) -> None:
     # Given a server whose TLS 1.2 Certificate message holds DER that does not parse (TLS 1.3
     # probe hellos, which offer no TLS 1.2 suite, reach a real server)
-    with ScriptedTlsServer(tls12_malformed_der, backend=backend) as server:
-        # When the user scans it
-        run = scan(server.port, pki, tmp_path)
+    # When the user scans it
+    run, _ = scan_scripted_tls(tls12_malformed_der, pki, tmp_path, backend=backend)
     # Then no TLS session: exit 3, OpenSSL refused the certificate
     assert run.returncode == 3
     assert run.error("connection") == ("handshake", "tls")
@@ -170,16 +147,12 @@ def test_tls13_certificate_of_malformed_der(
 ) -> None:
     # Given a TLS 1.3 server whose encrypted Certificate holds DER that does not parse
     script = tls13_script(pki, lambda flight: flight.certificate([MALFORMED_DER]))
-    with ScriptedTlsServer(script, backend=backend) as server:
-        # When the user scans it
-        run = scan(server.port, pki, tmp_path)
+    # When the user scans it
+    run, _ = scan_scripted_tls(script, pki, tmp_path, backend=backend)
     # Then no TLS session: exit 3
-    assert run.returncode == 3
-    assert run.error("connection") == ("handshake", "tls")
     # And our engine refuses it as bad_certificate (RFC 8446 §6.2)
-    assert run.error("early_data") == ("protocol", "tls")
-    assert run.message("early_data").startswith(
-        "BAD_CERTIFICATE: the leaf certificate does not parse"
+    assert_no_session_and_engine_refused(
+        run, "BAD_CERTIFICATE: the leaf certificate does not parse"
     )
 
 
@@ -189,9 +162,8 @@ def test_scripted_tls13_server_is_a_working_server(
     # Given the same scripted TLS 1.3 server with the lab chain: the control for the tests
     # above and below, so what fails there is the hostility, not the lab
     script = tls13_script(pki, lambda flight: flight.certificate())
-    with ScriptedTlsServer(script, backend=backend) as server:
-        # When the user scans it
-        run = scan(server.port, pki, tmp_path)
+    # When the user scans it
+    run, _ = scan_scripted_tls(script, pki, tmp_path, backend=backend)
     # Then it is a clean, complete scan of a TLS 1.3 server
     assert run.returncode == 0
     assert set(run.statuses().values()) == {"completed"}
@@ -217,9 +189,8 @@ def test_tls12_certificate_status_of_random_bytes(
 ) -> None:
     # Given a server whose TLS 1.2 CertificateStatus carries random bytes (TLS 1.3 reaches a
     # real server that staples nothing)
-    with ScriptedTlsServer(tls12_random_staple(pki), backend=backend) as server:
-        # When the user scans it
-        run = scan(server.port, pki, tmp_path)
+    # When the user scans it
+    run, _ = scan_scripted_tls(tls12_random_staple(pki), pki, tmp_path, backend=backend)
     # Then the scan is complete: the TLS 1.3 session is fine
     assert run.returncode == 0
     assert run.status("connection") == "completed"
@@ -246,9 +217,8 @@ def test_random_bytes_stapled_in_tls12_and_tls13(
         answer = tls13(hello, index)
         return tls12(hello, index) if isinstance(answer, Splice) else answer
 
-    with ScriptedTlsServer(script, backend=backend) as server:
-        # When the user scans it
-        run = scan(server.port, pki, tmp_path)
+    # When the user scans it
+    run, _ = scan_scripted_tls(script, pki, tmp_path, backend=backend)
     # Then OpenSSL refuses every handshake that carries the staple: no session, exit 3
     assert run.returncode == 3
     assert run.error("connection") == ("handshake", "tls")

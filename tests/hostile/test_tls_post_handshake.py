@@ -3,23 +3,21 @@ data before the server's Finished, and a flood of NewSessionTickets after it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from httpsaudit.tls.codes import CipherSuite, ContentType, NamedGroup
+from httpsaudit.tls.codes import ContentType
 from httpsaudit.tls.tickets import MAX_POST_HANDSHAKE_MESSAGES
 from tests.hostile.tls_scripts import (
     SPLICE,
     Answer,
     OfferedHello,
-    ScanRun,
     Script,
-    ScriptedTlsServer,
     Splice,
     Tls13Flight,
-    scan_cli,
+    assert_no_session_and_engine_refused,
+    scan_checked,
+    scan_scripted_tls,
+    tls13_with_x25519,
 )
 from tests.pki import TestPKI
 from tests.servers import DEFAULT_RESPONSE, PythonTlsServer
@@ -29,30 +27,13 @@ from tests.servers import DEFAULT_RESPONSE, PythonTlsServer
 TICKET_FLOOD = 10_000
 
 
-@pytest.fixture(scope="module")
-def backend(pki: TestPKI) -> Iterator[tuple[str, int]]:
-    """The real TLS 1.2 + 1.3 server every spliced connection reaches."""
-    with PythonTlsServer(pki.ecdsa_p256) as server:
-        yield ("127.0.0.1", server.port)
-
-
-def scan(port: int, pki: TestPKI, tmp_path: Path) -> ScanRun:
-    run = scan_cli(port, pki.root_path, tmp_path / "report.json")
-    assert run.crashes() == []
-    return run
-
-
 def early_application_data(pki: TestPKI) -> Script:
     """A TLS 1.3 server that sends an HTTP response under its handshake keys after its
     CertificateVerify and before its Finished (RFC 8446 §2: application data waits for
     Finished), on the engine's own key schedule and record protection."""
 
     def script(hello: OfferedHello, _index: int) -> Answer | Splice:
-        if not (
-            hello.offers_tls13
-            and NamedGroup.x25519 in hello.key_shares
-            and CipherSuite.TLS_AES_128_GCM_SHA256 in hello.cipher_suites
-        ):
+        if not tls13_with_x25519(hello):
             return SPLICE
         flight = Tls13Flight(hello, pki.ecdsa_p256).server_hello().encrypted_extensions()
         flight.certificate().certificate_verify()
@@ -67,16 +48,12 @@ def test_tls13_application_data_before_finished(
 ) -> None:
     # Given a TLS 1.3 server that slips its response in before its Finished (raw probe hellos
     # and TLS 1.2 reach a real server)
-    with ScriptedTlsServer(early_application_data(pki), backend=backend) as server:
-        # When the user scans it
-        run = scan(server.port, pki, tmp_path)
+    # When the user scans it
+    run, _ = scan_scripted_tls(early_application_data(pki), pki, tmp_path, backend=backend)
     # Then OpenSSL refuses the handshake: no session, exit 3
-    assert run.returncode == 3
-    assert run.error("connection") == ("handshake", "tls")
     # And our engine refuses the record at the state it arrived in, not later
-    assert run.error("early_data") == ("protocol", "tls")
-    assert run.message("early_data").startswith(
-        "UNEXPECTED_MESSAGE: application data in state wait_finished"
+    assert_no_session_and_engine_refused(
+        run, "UNEXPECTED_MESSAGE: application data in state wait_finished"
     )
     # And TLS 1.2 and the raw probes still measured the real server behind
     assert run.result("resumption")["session_id"]["support"] == "supported"
@@ -89,7 +66,7 @@ def test_new_session_ticket_flood(pki: TestPKI, tmp_path: Path) -> None:
     server.context.num_tickets = TICKET_FLOOD
     with server:
         # When the user scans it
-        run = scan(server.port, pki, tmp_path)
+        run = scan_checked(server.port, pki, tmp_path)
     # Then the scan is complete and clean: tickets are not a reason to fail
     assert run.returncode == 0
     assert set(run.statuses().values()) == {"completed"}

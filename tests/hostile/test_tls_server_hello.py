@@ -9,10 +9,7 @@ still measure the real server behind.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from httpsaudit.tls.codes import CipherSuite, ContentType, NamedGroup
 from tests.hostile.tls_scripts import (
@@ -20,17 +17,17 @@ from tests.hostile.tls_scripts import (
     TLS13,
     Answer,
     OfferedHello,
-    ScanRun,
     ScriptedTlsServer,
     Splice,
+    assert_no_session_and_engine_refused,
     first_offered,
     records,
-    scan_cli,
+    scan_checked,
+    scan_scripted_tls,
     server_hello,
     tls12_acks,
 )
 from tests.pki import TestPKI
-from tests.servers import PythonTlsServer
 
 # A version no registry assigns (it would be "TLS 1.4"): the server claims to have chosen it.
 UNKNOWN_VERSION = 0x0305
@@ -51,20 +48,6 @@ TLS12_SUITES = (
 )
 # Groups a retry may ask for that the engine and OpenSSL can both make a share for.
 RETRY_GROUPS = (NamedGroup.secp256r1, NamedGroup.secp384r1, NamedGroup.x25519)
-
-
-@pytest.fixture(scope="module")
-def backend(pki: TestPKI) -> Iterator[tuple[str, int]]:
-    """The real TLS 1.2 + 1.3 server every spliced connection reaches."""
-    with PythonTlsServer(pki.ecdsa_p256) as server:
-        yield ("127.0.0.1", server.port)
-
-
-def scan(server: ScriptedTlsServer, pki: TestPKI, tmp_path: Path) -> ScanRun:
-    run = scan_cli(server.port, pki.root_path, tmp_path / "report.json")
-    # Whatever the hostility: no traceback, no probe failing with an internal error.
-    assert run.crashes() == []
-    return run
 
 
 def tls13_suite(hello: OfferedHello) -> int:
@@ -91,9 +74,8 @@ def unknown_version(hello: OfferedHello, _index: int) -> Answer:
 
 def test_server_hello_with_an_unknown_version(pki: TestPKI, tmp_path: Path) -> None:
     # Given a server whose every ServerHello picks version 0x0305
-    with ScriptedTlsServer(unknown_version) as server:
-        # When the user scans it
-        run = scan(server, pki, tmp_path)
+    # When the user scans it
+    run, _ = scan_scripted_tls(unknown_version, pki, tmp_path)
     # Then no TLS session was set up: exit 3, the timed connection failed in the handshake
     assert run.returncode == 3
     assert run.error("connection") == ("handshake", "tls")
@@ -134,9 +116,8 @@ def test_server_hello_with_a_cipher_suite_not_offered(
     pki: TestPKI, backend: tuple[str, int], tmp_path: Path
 ) -> None:
     # Given a server that answers TLS_AES_128_GCM_SHA256 to TLS 1.3 hellos that leave it out
-    with ScriptedTlsServer(suite_not_offered, backend=backend) as server:
-        # When the user scans it
-        run = scan(server, pki, tmp_path)
+    # When the user scans it
+    run, server = scan_scripted_tls(suite_not_offered, pki, tmp_path, backend=backend)
     # Then the cipher suite probe, whose hellos leave suites out, fails on that answer
     assert run.error("cipher_suites") == ("protocol", "tls")
     assert run.message("cipher_suites") == (
@@ -169,16 +150,12 @@ def test_server_hello_with_a_group_not_offered(
 ) -> None:
     # Given a server that answers every TLS 1.3 hello carrying a key share with a share for a
     # group that hello did not list (raw probe hellos, without shares, reach a real server)
-    with ScriptedTlsServer(share_for_group_not_offered, backend=backend) as server:
-        # When the user scans it
-        run = scan(server, pki, tmp_path)
+    # When the user scans it
+    run, _ = scan_scripted_tls(share_for_group_not_offered, pki, tmp_path, backend=backend)
     # Then no TLS session could be set up: exit 3, OpenSSL refused the handshake
-    assert run.returncode == 3
-    assert run.error("connection") == ("handshake", "tls")
     # And our own TLS 1.3 engine refused the share, naming the group
-    assert run.error("early_data") == ("protocol", "tls")
-    assert run.message("early_data").startswith(
-        f"ILLEGAL_PARAMETER: a {ENGINE_MISSING_GROUP} share, for which we sent none"
+    assert_no_session_and_engine_refused(
+        run, f"ILLEGAL_PARAMETER: a {ENGINE_MISSING_GROUP} share, for which we sent none"
     )
     # And the raw-hello probes still measured the real server
     assert run.result("versions")["supported"] == ["TLSv1.2", "TLSv1.3"]
@@ -208,16 +185,13 @@ def test_hello_retry_request_twice(pki: TestPKI, backend: tuple[str, int], tmp_p
     # Given a server that answers a second HelloRetryRequest to the retried hello
     with ScriptedTlsServer(retry_twice, backend=backend) as server:
         # When the user scans it
-        run = scan(server, pki, tmp_path)
+        run = scan_checked(server.port, pki, tmp_path)
         retries = server.retries
     # Then clients really retried (and met the second HRR)
     assert retries > 0
     # And no TLS session was set up: exit 3, OpenSSL refused the second HRR
-    assert run.returncode == 3
-    assert run.error("connection") == ("handshake", "tls")
     # And our engine refused it as RFC 8446 §4.1.4 says: unexpected_message
-    assert run.error("early_data") == ("protocol", "tls")
-    assert run.message("early_data").startswith("UNEXPECTED_MESSAGE: a second HelloRetryRequest")
+    assert_no_session_and_engine_refused(run, "UNEXPECTED_MESSAGE: a second HelloRetryRequest")
     # And resumption reports TLS 1.3 as unknown while TLS 1.2 (no key share) still resumed
     resumption = run.result("resumption")
     assert resumption["tls13_psk"]["support"] == "unknown"
@@ -246,17 +220,14 @@ def test_hello_retry_request_for_a_group_not_offered(
     pki: TestPKI, backend: tuple[str, int], tmp_path: Path
 ) -> None:
     # Given a server whose every TLS 1.3 answer is an HRR naming a group the hello left out
-    with ScriptedTlsServer(retry_for_group_not_offered, backend=backend) as server:
-        # When the user scans it
-        run = scan(server, pki, tmp_path)
+    # When the user scans it
+    run, _ = scan_scripted_tls(retry_for_group_not_offered, pki, tmp_path, backend=backend)
     # Then no TLS session was set up (OpenSSL tries TLS 1.3 first): exit 3
-    assert run.returncode == 3
-    assert run.error("connection") == ("handshake", "tls")
     # And our engine refused the HRR, naming the group
-    assert run.error("early_data") == ("protocol", "tls")
-    assert run.message("early_data").startswith(
+    assert_no_session_and_engine_refused(
+        run,
         f"ILLEGAL_PARAMETER: the HelloRetryRequest asks for {ENGINE_MISSING_GROUP}, "
-        "which was not offered"
+        "which was not offered",
     )
     # And the groups probe counts no group as supported in TLS 1.3 from such answers
     groups = run.result("groups")
@@ -280,9 +251,10 @@ def test_hello_retry_request_for_a_group_not_offered_to_probe_hellos_only(
     pki: TestPKI, backend: tuple[str, int], tmp_path: Path
 ) -> None:
     # Given a server that sends the bad HRR only to hellos without a key share
-    with ScriptedTlsServer(retry_probe_hellos_for_group_not_offered, backend=backend) as server:
-        # When the user scans it
-        run = scan(server, pki, tmp_path)
+    # When the user scans it
+    run, _ = scan_scripted_tls(
+        retry_probe_hellos_for_group_not_offered, pki, tmp_path, backend=backend
+    )
     # Then the scan is complete and clean: a TLS session was set up
     assert run.returncode == 0
     assert set(run.statuses().values()) == {"completed"}
@@ -312,9 +284,8 @@ def test_tls12_server_hello_followed_by_garbage(
     pki: TestPKI, backend: tuple[str, int], tmp_path: Path
 ) -> None:
     # Given a server that follows its TLS 1.2 ServerHello with bytes that are not TLS
-    with ScriptedTlsServer(tls12_hello_then_garbage, backend=backend) as server:
-        # When the user scans it
-        run = scan(server, pki, tmp_path)
+    # When the user scans it
+    run, _ = scan_scripted_tls(tls12_hello_then_garbage, pki, tmp_path, backend=backend)
     # Then the TLS 1.3 session is fine: exit 0
     assert run.returncode == 0
     # And the versions probe, which needs only the ServerHello, read TLS 1.2 from it

@@ -700,6 +700,42 @@ def scan_cli(port: int, ca_file: Path, report_path: Path) -> ScanRun:
     return ScanRun(completed.returncode, completed.stderr, report)
 
 
+def scan_checked(port: int, pki: TestPKI, tmp_path: Path) -> ScanRun:
+    """``scan_cli`` against the lab CA, then: whatever the hostility, no traceback and no probe
+    failing with an internal error."""
+    run = scan_cli(port, pki.root_path, tmp_path / "report.json")
+    assert run.crashes() == []
+    return run
+
+
+def scan_scripted_tls(
+    script: Script, pki: TestPKI, tmp_path: Path, *, backend: tuple[str, int] | None = None
+) -> tuple[ScanRun, ScriptedTlsServer]:
+    """Serve ``script`` (splicing to ``backend``), scan it with ``scan_checked``, stop it: the
+    run and the stopped server, to ask what it saw."""
+    with ScriptedTlsServer(script, backend=backend) as server:
+        run = scan_checked(server.port, pki, tmp_path)
+    return run, server
+
+
+def assert_no_session_and_engine_refused(run: ScanRun, early_data_message: str) -> None:
+    """No TLS session (exit 3, OpenSSL refused the handshake), and our own TLS 1.3 engine (the
+    early data probe) refused the answer as a protocol error whose message starts so."""
+    assert run.returncode == 3
+    assert run.error("connection") == ("handshake", "tls")
+    assert run.error("early_data") == ("protocol", "tls")
+    assert run.message("early_data").startswith(early_data_message)
+
+
+def tls13_with_x25519(hello: OfferedHello) -> bool:
+    """A hello our scripted TLS 1.3 server can finish: TLS 1.3, AES-128-GCM, an x25519 share."""
+    return (
+        hello.offers_tls13
+        and NamedGroup.x25519 in hello.key_shares
+        and CipherSuite.TLS_AES_128_GCM_SHA256 in hello.cipher_suites
+    )
+
+
 # -- certificates no CA would issue ---------------------------------------------------------
 
 # An OID under an unassigned private-enterprise number, for the padding extension that makes a

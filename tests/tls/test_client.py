@@ -60,7 +60,7 @@ from httpsaudit.tls.keyschedule import (
     next_traffic_secret,
     transcript_hash,
 )
-from httpsaudit.tls.keyshare import KeyShareSecret, key_share_from_private_bytes
+from httpsaudit.tls.keyshare import key_share_from_private_bytes
 from httpsaudit.tls.messages import (
     parse_certificate_request_tls13,
     parse_certificate_tls13,
@@ -74,7 +74,28 @@ from httpsaudit.tls.messages import (
 from httpsaudit.tls.protection import RecordDecryptor, RecordEncryptor
 from httpsaudit.tls.records import NEED_DATA as RECORDS_NEED_DATA
 from httpsaudit.tls.records import Record, RecordBuffer
-from tests.vectors import load_hex
+from tests.vectors import (
+    RFC_GROUPS,
+    S3_AGE_ADD,
+    S3_CLIENT_PRIVATE,
+    S3_PSK,
+    S3_RANDOM,
+    S4_CLIENT_PRIVATE,
+    S4_RANDOM,
+    S4_TICKET_AGE_MS,
+    S5_P256_PRIVATE,
+    S5_RANDOM,
+    S5_X25519_PRIVATE,
+    S6_CLIENT_PRIVATE,
+    S6_RANDOM,
+    S7_CLIENT_PRIVATE,
+    S7_RANDOM,
+    S7_SESSION_ID,
+    handshake_messages,
+    load_hex,
+    rfc_params,
+    x25519_share,
+)
 
 H = bytes.fromhex
 SUITE = CipherSuite.TLS_AES_128_GCM_SHA256
@@ -83,58 +104,11 @@ HEADER = 5
 
 # --- RFC 8448 inputs and printed values ---------------------------------------------------------
 
-# The groups and signature schemes every RFC 8448 ClientHello lists, in its order.
-RFC_GROUPS = (0x001D, 0x0017, 0x0018, 0x0019, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104)
-RFC_SIGNATURES = (
-    0x0403, 0x0503, 0x0603, 0x0203, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0201,
-    0x0402, 0x0502, 0x0602, 0x0202,
-)  # fmt: skip
-RFC_SUITES = (0x1301, 0x1303, 0x1302)
-# §3
-S3_RANDOM = H("cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7")
-S3_CLIENT_PRIVATE = H("49af42ba7f7994852d713ef2784bcbcaa7911de26adc5642cb634540e7ea5005")
+# §3 (the client inputs are in tests/vectors.py)
 S3_SERVER_HS = H("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38")
 S3_CLIENT_HS = H("b3eddb126e067f35a780b3abf45e2d8f3b1a950738f52e9600746a0e27a55a21")
 S3_SERVER_AP = H("a11af9f05531f856ad47116b45a950328204b4f44bfb6b3a4b4f1f3fcb631643")
 S3_CLIENT_AP = H("9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5")
-S3_PSK = H("4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3")
-S3_AGE_ADD = 0xFAD6AAC5
-# §4: the ticket age that turns age_add into the RFC's obfuscated_ticket_age 0xfad6aacb.
-S4_RANDOM = H("1bc3ceb6bbe39cff938355b5a50adb6db21b7a6af649d7b4bc419d7876487d95")
-S4_CLIENT_PRIVATE = H("bff91188283846dd6a2134ef7180ca2b0b14fb10dce707b5098c0dddc813b2df")
-S4_TICKET_AGE_MS = 0xFAD6AACB - S3_AGE_ADD
-# §5
-S5_RANDOM = H("b0b1c5a5aa37c5919f2ed1d5c6fff7fcb7849716945a2b8cee9258a346677b6f")
-S5_X25519_PRIVATE = H("0ed02f8e8117efc75ca7ac32aa7e34eda64cdc0ddad154a5e85289f959f63204")
-S5_P256_PRIVATE = H("ab5473467e19346ceb0a0414e41da21d4d2445bc3025afe97c4e8dc8d513da39")
-# §6
-S6_RANDOM = H("6a472236328b83af40386d3a3e1f1ce624fa4ed89ab865a4ff0f4144ce3ae233")
-S6_CLIENT_PRIVATE = H("c040b2bb8f3addd20fd4058c547003a3c6f9c1cd915d5e535c87d8d191aaf071")
-# §7
-S7_RANDOM = H("4e640a3f2c2738f09c9418bd78edccd7559d0531199276d4d92a0e9ee9d77d09")
-S7_SESSION_ID = H("a80c165581a8e0d06c0018d54d3a06dd32cfd4051eb026fad3fd0ba99269e6ef")
-S7_CLIENT_PRIVATE = H("dea00b45695dc781f19d34a62c1afd31ab4369af1e855a3bbb258d8442cde6d7")
-
-
-def x25519_share(private: bytes) -> KeyShareSecret:
-    return key_share_from_private_bytes(NamedGroup.x25519, private)
-
-
-def rfc_params(random: bytes, share: KeyShareSecret, **changes: object) -> ClientParams:
-    """ClientParams that reproduce the RFC 8448 client's extensions exactly."""
-    params = ClientParams(
-        random=random,
-        legacy_session_id=b"",
-        server_name="server",
-        cipher_suites=RFC_SUITES,
-        supported_groups=RFC_GROUPS,
-        key_shares=(share,),
-        signature_algorithms=RFC_SIGNATURES,
-        renegotiation_info=True,
-        record_size_limit=0x4001,
-        send_compat_ccs=False,
-    )
-    return dataclasses.replace(params, **changes)  # type: ignore[arg-type]
 
 
 def simple_params(**changes: object) -> ClientParams:
@@ -231,15 +205,6 @@ def open_records(data: bytes, secret: bytes) -> list[tuple[int, bytes]]:
         (inner.content_type, inner.content)
         for inner in (decryptor.decrypt(record) for record in records_of(data))
     ]
-
-
-def handshake_messages(data: bytes) -> list[tuple[int, bytes]]:
-    messages: list[tuple[int, bytes]] = []
-    reader = Reader(data)
-    while reader.remaining:
-        kind = reader.uint8()
-        messages.append((kind, reader.opaque(3, "body", maximum=2**24 - 1)))
-    return messages
 
 
 def message(kind: int, body: bytes) -> bytes:
