@@ -8,10 +8,17 @@ becomes DecodeError. The public key stays lazy: an algorithm we do not know is n
 
 from __future__ import annotations
 
+import warnings
+
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from httpsaudit.errors import DecodeError
+
+# cryptography warns, instead of refusing, when a name attribute breaks its length limits (a
+# three-letter countryName): we report certificates as they are, and a warning on stderr
+# would break the one-line output. Only that message (attributed to whoever read the name).
+warnings.filterwarnings("ignore", message="Attribute's length must be", category=UserWarning)
 
 
 def load_certificate(
