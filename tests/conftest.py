@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from tests.pki import TestPKI
+
+# CI replays the same examples every run (a red build is a regression, not a lucky draw);
+# exploration is for local runs and the atheris harness (tests/fuzz/README.md).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")
