@@ -73,7 +73,7 @@ from httpsaudit.rules.engine import (
     evaluate,
 )
 from httpsaudit.rules.model import LANGUAGES, Lifecycle, Localized, Rule, RuleStatus, Severity
-from httpsaudit.scan import ProgressCallback, probes_needed, scan_many
+from httpsaudit.scan import FleetItem, ProgressCallback, probes_needed, scan_many
 from httpsaudit.scan import scan as run_scan
 from httpsaudit.target import (
     MAX_TARGET_LENGTH,
@@ -900,7 +900,6 @@ def _scan_fleet(
     started = now_ns()
     gatings: dict[int, tuple[ScanOptions, Gating]] = {}
     rows: dict[int, fleet_report.TargetRow] = {}
-    codes: list[ExitCode] = []
 
     def planned() -> Iterator[tuple[Target, ScanOptions]]:
         for index, (_text, target) in enumerate(targets):
@@ -925,26 +924,9 @@ def _scan_fleet(
                     limiter=ConnectionLimiter(max_connections),
                 )
                 for item in items:
-                    text = targets[item.index][0]
                     options, gating = gatings.pop(item.index)
-                    if item.result is None:
-                        message = f"{item.target.display}: internal error: {item.error}"
-                        code = _internal_error(message, False)
-                        if run.debug and item.trace:
-                            click.echo(item.trace, err=True)
-                        row = fleet_report.TargetRow(
-                            item.index, text, fleet_report.FAILED, int(code), error=item.error
-                        )
-                    else:
-                        assessed = _assess(item.target, options, gating, run, result=item.result)
-                        code = assessed.code
-                        for writer in writers:
-                            writer.add(item.index, item.result, assessed.rules, int(code))
-                        row = fleet_report.row_for(
-                            item.index, text, item.result, assessed.rules, int(code)
-                        )
+                    row = _fleet_item(item, targets[item.index][0], options, gating, run, writers)
                     rows[item.index] = row
-                    codes.append(code)
                     advance(row)
                 interrupted = stop.is_set()
             for index, (text, _target) in enumerate(targets):
@@ -952,6 +934,7 @@ def _scan_fleet(
                     rows[index] = fleet_report.TargetRow(
                         index, text, fleet_report.NOT_SCANNED, None
                     )
+            codes = (ExitCode(row.exit_code) for row in rows.values() if row.exit_code is not None)
             code = ExitCode.INTERRUPTED if interrupted else final_exit_code(codes)
             summary = fleet_report.FleetSummary(
                 rows=tuple(rows[index] for index in range(len(targets))),
@@ -969,6 +952,28 @@ def _scan_fleet(
         done = sum(1 for row in rows.values() if row.status != fleet_report.NOT_SCANNED)
         _note(f"interrupted: the report holds the {done} of {len(targets)} targets that ran")
     return int(code)
+
+
+def _fleet_item(
+    item: FleetItem,
+    text: str,
+    options: ScanOptions,
+    gating: Gating,
+    run: Run,
+    writers: Sequence[fleet_report.FleetWriter],
+) -> fleet_report.TargetRow:
+    """Judge one finished target, hand its report to every writer, keep only its row."""
+    if item.result is None:
+        code = _internal_error(f"{item.target.display}: internal error: {item.error}", False)
+        if run.debug and item.trace:
+            click.echo(item.trace, err=True)
+        return fleet_report.TargetRow(
+            item.index, text, fleet_report.FAILED, int(code), error=item.error
+        )
+    assessed = _assess(item.target, options, gating, run, result=item.result)
+    for writer in writers:
+        writer.add(item.index, item.result, assessed.rules, int(assessed.code))
+    return fleet_report.row_for(item.index, text, item.result, assessed.rules, int(assessed.code))
 
 
 @contextlib.contextmanager
